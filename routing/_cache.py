@@ -1,0 +1,199 @@
+"""On-disk cache helpers for street networks: cache folder, keys, atomic writes, OSMnx settings.
+
+Nothing here keeps state between calls. The cache folder is always passed in explicitly; the only
+place that reads the environment is :func:`default_cache_dir`.
+
+Cache files are written atomically (a temporary sibling file, then :func:`os.replace`), so a run
+that is killed half-way never leaves a truncated file under the final name, and two processes that
+fill the same entry at once each write a complete file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import networkx as nx
+import osmnx as ox
+
+__all__ = [
+    "CACHE_ENV_VAR",
+    "cache_key",
+    "default_cache_dir",
+    "file_sha256",
+    "load_or_build_pickle",
+    "osmnx_http_cache",
+    "write_atomic",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable that overrides the default cache folder.
+CACHE_ENV_VAR = "CARRETA_CACHE_DIR"
+
+#: Bump when the content of cached graphs changes (profile rules, attribute names, speeds).
+CACHE_FORMAT = 1
+
+# Errors that mean "this pickle is stale or damaged": rebuild it rather than fail.
+_BAD_PICKLE_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    TypeError,
+    ValueError,
+    OSError,
+)
+
+
+def default_cache_dir() -> Path:
+    """Return the folder where downloaded and parsed street networks are cached.
+
+    Returns
+    -------
+    Path
+        ``$CARRETA_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/carreta``, else
+        ``~/.cache/carreta``. The folder is not created here.
+    """
+    override = os.environ.get(CACHE_ENV_VAR)
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "carreta"
+
+
+def cache_key(*parts: object) -> str:
+    """Return a short stable hash of ``parts`` (plus the cache format and OSMnx version).
+
+    Parameters
+    ----------
+    *parts
+        JSON-serialisable values that determine the cached content.
+
+    Returns
+    -------
+    str
+        20 hexadecimal characters.
+    """
+    payload = json.dumps([CACHE_FORMAT, ox.__version__, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 hex digest of a file's bytes (read in 1 MiB chunks).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write a file through a temporary sibling and rename it into place.
+
+    Parameters
+    ----------
+    path
+        Final file path; its folder is created if needed.
+    write
+        Called with the temporary path; must write the complete file there.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be created or the file cannot be written. The temporary file is
+        removed in every case.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    os.close(handle)
+    temporary = Path(temporary_name)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _dump_pickle(graph: nx.MultiDiGraph, path: Path) -> None:
+    with path.open("wb") as stream:
+        pickle.dump(graph, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_or_build_pickle(
+    path: Path, build: Callable[[], nx.MultiDiGraph]
+) -> tuple[nx.MultiDiGraph, bool]:
+    """Return the graph pickled at ``path``, or build it and store it there.
+
+    The cache folder belongs to the user (like OSMnx's own cache), so unpickling its files is
+    trusted. A damaged or stale file is rebuilt; a cache that cannot be written only logs a
+    warning, because the graph itself was built fine.
+
+    Parameters
+    ----------
+    path
+        Cache file.
+    build
+        Builds the graph on a cache miss. Its exceptions propagate unchanged.
+
+    Returns
+    -------
+    tuple of (networkx.MultiDiGraph, bool)
+        The graph and whether it came from the cache.
+    """
+    if path.is_file():
+        try:
+            with path.open("rb") as stream:
+                graph = pickle.load(stream)
+        except _BAD_PICKLE_ERRORS as exc:
+            logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
+        else:
+            if isinstance(graph, nx.MultiDiGraph):
+                logger.debug("loaded cached graph %s", path)
+                return graph, True
+            logger.warning("ignoring cache file %s: it does not hold a MultiDiGraph", path)
+    graph = build()
+    try:
+        write_atomic(path, lambda temporary: _dump_pickle(graph, temporary))
+    except OSError as exc:
+        logger.warning("could not write cache file %s (%s)", path, exc)
+    return graph, False
+
+
+@contextmanager
+def osmnx_http_cache(folder: Path) -> Iterator[None]:
+    """Point OSMnx's HTTP response cache at ``folder`` for the duration of a ``with`` block.
+
+    OSMnx only offers process-wide settings, so this sets ``ox.settings.use_cache`` and
+    ``ox.settings.cache_folder`` and restores both afterwards, even on error. It is not
+    thread-safe: do not download networks from two threads at once.
+
+    Parameters
+    ----------
+    folder
+        Folder for OSMnx's JSON responses.
+    """
+    saved = (ox.settings.use_cache, ox.settings.cache_folder)
+    ox.settings.use_cache = True
+    ox.settings.cache_folder = str(folder)
+    try:
+        yield
+    finally:
+        ox.settings.use_cache, ox.settings.cache_folder = saved
