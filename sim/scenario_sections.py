@@ -1,0 +1,208 @@
+"""Scenario sections for the network source, dispatch policy, simulated day, energy and outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sim.scenario_types import (
+    BBox,
+    CalendarDate,
+    Flag,
+    Number,
+    ScenarioPath,
+    Section,
+    TimeOfDay,
+    WholeNumber,
+    hours_of_day,
+    raise_problems,
+)
+
+__all__ = ["Dispatch", "Energy", "NetworkSource", "Outputs", "Simulation"]
+
+
+class NetworkSource(Section):
+    """Where the street network comes from.
+
+    The first usable source wins: ``osm_file`` if the file exists, otherwise ``place``
+    (downloaded once with OSMnx and cached), otherwise ``bbox`` (downloaded likewise). So a
+    scenario can name a local extract and keep ``place`` as the fallback for machines without it.
+
+    Rules: at least one of ``osm_file``, ``place`` and ``bbox``; a missing ``osm_file`` is an
+    error only when there is no ``place`` or ``bbox`` to fall back on.
+    """
+
+    osm_file: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "A local extract: OSM XML (.osm, .xml, optionally .bz2-compressed) or GraphML "
+            "(.graphml). Relative to the scenario file's folder."
+        ),
+    )
+    place: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A place name geocoded by OSMnx (Nominatim), e.g. 'Montpellier, France'.",
+    )
+    bbox: BBox | None = Field(
+        default=None,
+        description="A box [west, south, east, north] in degrees (WGS 84) to download.",
+    )
+    simplify: Flag = Field(
+        default=True,
+        description="Merge chains of degree-2 nodes into single edges (OSMnx simplification).",
+    )
+    cache_dir: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "Folder for downloaded networks. None: OSMnx's own cache setting. Relative to the "
+            "scenario file's folder."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _has_source(self) -> NetworkSource:
+        if self.osm_file is None and self.place is None and self.bbox is None:
+            raise_problems([((), "needs a source: give osm_file, place or bbox")])
+        fallback = self.place is not None or self.bbox is not None
+        if self.osm_file is not None and not fallback and not os.path.isfile(self.osm_file):
+            problem = f"no such file: {self.osm_file} (and no place or bbox to fall back on)"
+            raise_problems([(("osm_file",), problem)])
+        return self
+
+    def source_kind(self) -> Literal["osm_file", "place", "bbox"]:
+        """Return the source that will be used now: the file if it exists, else place, else bbox."""
+        if self.osm_file is not None and os.path.isfile(self.osm_file):
+            return "osm_file"
+        return "place" if self.place is not None else "bbox"
+
+
+class Dispatch(Section):
+    """How orders are assigned to robots.
+
+    'nearest_idle': each order, as soon as it is created, goes to the idle robot that can reach
+    its door soonest; one order per trip (hub → door → hub). 'batch': every
+    ``batch_interval_s`` the waiting orders are grouped into trips of up to
+    ``max_stops_per_tour`` stops, visited in nearest-neighbour order. 'tours': like 'batch',
+    then each tour is improved by ``local_search_iterations`` of local search (2-opt and
+    relocate moves). A trip never exceeds the robot's parcel_slots or payload_kg.
+    """
+
+    policy: Literal["nearest_idle", "batch", "tours"] = Field(
+        default="nearest_idle", description="Dispatch policy (see above)."
+    )
+    batch_interval_s: Number = Field(
+        default=120.0,
+        gt=0.0,
+        description="For 'batch' and 'tours': seconds between two dispatch rounds.",
+    )
+    max_stops_per_tour: WholeNumber = Field(
+        default=8,
+        ge=1,
+        description="For 'batch' and 'tours': most delivery stops in one trip.",
+    )
+    local_search_iterations: WholeNumber = Field(
+        default=200,
+        ge=0,
+        description="For 'tours': improvement moves tried per tour; 0 keeps the first tour.",
+    )
+
+
+class Simulation(Section):
+    """The simulated day.
+
+    Rules: the simulated window, from ``start`` for ``duration_h`` hours, ends by midnight of
+    ``date``.
+    """
+
+    date: CalendarDate = Field(
+        default=dt.date(2026, 11, 25),
+        description="Calendar day simulated, YYYY-MM-DD (default a Wednesday, a working day).",
+    )
+    start: TimeOfDay = Field(
+        default=dt.time(7, 0),
+        description="Local time the simulation starts, 'HH:MM' (quote it in YAML).",
+    )
+    duration_h: Number = Field(
+        default=13.0,
+        gt=0.0,
+        le=24.0,
+        description=(
+            "Simulated hours from start. Orders still open at the end are reported as undelivered."
+        ),
+    )
+    seed: WholeNumber = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Seed of every random stream of the run (demand, service times, ...). The same "
+            "seed gives the same orders whatever the fleet."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _within_the_day(self) -> Simulation:
+        start_h, end_h = hours_of_day(self.start, self.duration_h)
+        if end_h > 24.0 + 1e-9:
+            raise_problems(
+                [
+                    (
+                        ("duration_h",),
+                        f"must be at most {24.0 - start_h:g}: starting at "
+                        f"{self.start.strftime('%H:%M')}, the simulation must end by midnight",
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def window_h(self) -> tuple[float, float]:
+        """The simulated window ``(start_h, end_h)`` in hours since midnight of :attr:`date`."""
+        return hours_of_day(self.start, self.duration_h)
+
+
+class Energy(Section):
+    """Figures that turn charged energy into emissions and cost."""
+
+    grid_co2_g_per_kwh: Number = Field(
+        default=52.0,
+        ge=0.0,
+        description=(
+            "Grid carbon intensity in g CO2e per kWh drawn from the grid. 52 is the order of "
+            "the French average consumption mix over its life cycle (ADEME Base Empreinte, "
+            "about 50-60 g in recent years); RTE reports 32 g/kWh for direct emissions of "
+            "French production in 2023."
+        ),
+    )
+    energy_price_eur_per_kwh: Number = Field(
+        default=0.20,
+        ge=0.0,
+        description="Price of grid electricity in EUR/kWh (assumption: French business tariff).",
+    )
+    charging_efficiency_fraction: Number = Field(
+        default=0.9,
+        gt=0.0,
+        le=1.0,
+        description="Energy stored in the battery per unit drawn from the grid (0 to 1).",
+    )
+
+
+class Outputs(Section):
+    """Where and what a run writes. Each run makes its own new folder under ``dir``."""
+
+    dir: ScenarioPath = Field(
+        default=Path("results"),
+        validate_default=True,
+        description=(
+            "Base folder of the results; each run writes a new folder inside it. Relative to "
+            "the scenario file's folder."
+        ),
+    )
+    events: Flag = Field(default=True, description="Write the event log (events.parquet).")
+    trips_geojson: Flag = Field(
+        default=True, description="Write the robots' trips as timed GeoJSON (trips.geojson)."
+    )
