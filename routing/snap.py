@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from routing.errors import NetworkError, SnapError
 
-__all__ = ["EARTH_RADIUS_M", "SnapResult", "Snapper"]
+__all__ = ["EARTH_RADIUS_M", "SnapResult", "Snapper", "format_distance"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ def _unit_vectors(lons: FloatArray, lats: FloatArray) -> FloatArray:
     return np.column_stack((cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)))
 
 
-def _format_distance(metres: float) -> str:
+def format_distance(metres: float) -> str:
+    """Format a distance for messages: ``"523 m"`` below 1 km, else ``"52.3 km"``."""
     return f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres:.0f} m"
 
 
@@ -157,8 +158,8 @@ class Snapper:
         more = f"; {too_far.size - 1} more points are too far" if too_far.size > 1 else ""
         raise SnapError(
             f"point {index} ({lon[index]:.6f}, {lat[index]:.6f}) is "
-            f"{_format_distance(float(distance_m[index]))} from the nearest street node "
-            f"(limit {_format_distance(max_distance_m)}){more}"
+            f"{format_distance(float(distance_m[index]))} from the nearest street node "
+            f"(limit {format_distance(max_distance_m)}){more}"
         )
 
     def snap_point(
