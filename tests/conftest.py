@@ -2,6 +2,7 @@
 
 - ``shared_data``: the project's read-only data folder ``../shared/data`` (never copied here).
 - ``tiny_graph``: a six-node street graph built in code, for fast unit tests.
+- ``tiny_osm``: a seven-node OSM XML file written to ``tmp_path``, for fast loading tests.
 - ``carreta_cache_dir``: one temporary cache folder for the session.
 - ``montpellier_robot`` / ``montpellier_van``: the real Montpellier extract, profiled, loaded
   once per session. They are shared: tests must not modify them (copy first).
@@ -80,6 +81,38 @@ def tiny_graph() -> nx.MultiDiGraph:
         reversed=False, length=curve_m, geometry=curve,
     )  # fmt: skip
     return graph
+
+
+# Seven OSM nodes; after simplification the junctions 1, 2, 3 and the dead ends 5, 6, 7 remain.
+# Way 12 is one-way 2→5, so node 5 cannot be left by van and is outside the van network's
+# largest strongly connected component.
+TINY_OSM = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="carreta tests">
+  <node id="1" lat="43.6100" lon="3.8760"/>
+  <node id="2" lat="43.6100" lon="3.8780"/>
+  <node id="3" lat="43.6115" lon="3.8780"/>
+  <node id="4" lat="43.6115" lon="3.8760"/>
+  <node id="5" lat="43.6100" lon="3.8800"/>
+  <node id="6" lat="43.6125" lon="3.8780"/>
+  <node id="7" lat="43.6090" lon="3.8760"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Rue A"/></way>
+  <way id="11"><nd ref="3"/><nd ref="4"/><nd ref="1"/>
+    <tag k="highway" v="tertiary"/><tag k="maxspeed" v="20"/></way>
+  <way id="12"><nd ref="2"/><nd ref="5"/>
+    <tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>
+  <way id="13"><nd ref="3"/><nd ref="6"/><tag k="highway" v="living_street"/></way>
+  <way id="14"><nd ref="1"/><nd ref="7"/><tag k="highway" v="secondary"/></way>
+</osm>
+"""
+
+
+@pytest.fixture
+def tiny_osm(tmp_path: Path) -> Path:
+    """:data:`TINY_OSM` written to ``tmp_path / "tiny.osm"``."""
+    path = tmp_path / "tiny.osm"
+    path.write_text(TINY_OSM, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

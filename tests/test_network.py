@@ -14,38 +14,9 @@ from shapely.geometry import LineString
 from routing import NetworkError, NetworkReport, apply_profile, graph_report, load_graph
 from routing.profile import VAN_SPEEDS_KPH
 
-# Seven OSM nodes; after simplification the junctions 1, 2, 3 and the dead ends 5, 6, 7 remain.
-# Way 12 is one-way 2→5, so node 5 cannot be left by van and is outside the van network's
-# largest strongly connected component.
-TINY_OSM = """<?xml version="1.0" encoding="UTF-8"?>
-<osm version="0.6" generator="carreta tests">
-  <node id="1" lat="43.6100" lon="3.8760"/>
-  <node id="2" lat="43.6100" lon="3.8780"/>
-  <node id="3" lat="43.6115" lon="3.8780"/>
-  <node id="4" lat="43.6115" lon="3.8760"/>
-  <node id="5" lat="43.6100" lon="3.8800"/>
-  <node id="6" lat="43.6125" lon="3.8780"/>
-  <node id="7" lat="43.6090" lon="3.8760"/>
-  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
-    <tag k="highway" v="residential"/><tag k="name" v="Rue A"/></way>
-  <way id="11"><nd ref="3"/><nd ref="4"/><nd ref="1"/>
-    <tag k="highway" v="tertiary"/><tag k="maxspeed" v="20"/></way>
-  <way id="12"><nd ref="2"/><nd ref="5"/>
-    <tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>
-  <way id="13"><nd ref="3"/><nd ref="6"/><tag k="highway" v="living_street"/></way>
-  <way id="14"><nd ref="1"/><nd ref="7"/><tag k="highway" v="secondary"/></way>
-</osm>
-"""
 NO_WAYS_OSM = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6"><node id="1" lat="43.61" lon="3.87"/><node id="2" lat="43.62" lon="3.88"/></osm>
 """
-
-
-@pytest.fixture
-def tiny_osm(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.osm"
-    path.write_text(TINY_OSM, encoding="utf-8")
-    return path
 
 
 def _has_twin(graph: nx.MultiDiGraph, u: Any, v: Any) -> bool:
@@ -223,7 +194,10 @@ def test_cache_hit_applies_the_requested_robot_speed(tiny_osm: Path, tmp_path: P
 
 def test_changed_file_is_parsed_again(tiny_osm: Path, tmp_path: Path) -> None:
     first = load_graph(tiny_osm, cache_dir=tmp_path / "cache")
-    tiny_osm.write_text(TINY_OSM.replace('lon="3.8800"', 'lon="3.8810"'), encoding="utf-8")
+    tiny_osm.write_text(
+        tiny_osm.read_text(encoding="utf-8").replace('lon="3.8800"', 'lon="3.8810"'),
+        encoding="utf-8",
+    )
     second = load_graph(tiny_osm, cache_dir=tmp_path / "cache")
     assert second.nodes[5]["x"] == 3.881 != first.nodes[5]["x"]
 
