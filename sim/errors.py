@@ -33,10 +33,12 @@ class ScenarioIssue:
     problem: str
 
     def render(self, path: str) -> str:
-        """Return the one-line message ``"<path>: <field>: <problem>"`` for this issue."""
-        if self.field is None:
-            return f"{path}: {self.problem}"
-        return f"{path}: {self.field}: {self.problem}"
+        """Return the one-line message ``"<path>: <field>: <problem>"`` for this issue.
+
+        Line breaks inside the parts (from odd keys or values) are shown escaped, as ``\\n``.
+        """
+        parts = [path, self.problem] if self.field is None else [path, self.field, self.problem]
+        return ": ".join(part.replace("\r", "\\r").replace("\n", "\\n") for part in parts)
 
 
 class ScenarioError(CarretaError, ValueError):

@@ -106,17 +106,17 @@ class Scenario(Section):
                 problems.append(
                     (
                         ("hubs", index, "id"),
-                        f"duplicate hub id '{hub.id}' (also hubs[{first_index[hub.id]}])",
+                        f"duplicate hub id {hub.id!r} (also hubs[{first_index[hub.id]}])",
                     )
                 )
             first_index.setdefault(hub.id, index)
-        known = ", ".join(f"'{hub_id}'" for hub_id in first_index)
+        known = ", ".join(repr(hub_id) for hub_id in first_index)
         for index, group in enumerate(self.fleet.robots):
             if group.hub is not None and group.hub not in first_index:
                 problems.append(
                     (
                         ("fleet", "robots", index, "hub"),
-                        f"unknown hub '{group.hub}' (hubs: {known})",
+                        f"unknown hub {group.hub!r} (hubs: {known})",
                     )
                 )
         bbox = self.network.bbox

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from sim.scenario_types import (
     BBox,
@@ -166,8 +166,16 @@ class WeightDistribution(Section):
         return self.mean_kg if self.distribution == "fixed" else self.max_kg
 
 
+def _twenty_four_items(value: object) -> object:
+    if isinstance(value, list | tuple) and len(value) != 24:
+        raise ValueError(f"must have exactly 24 weights, one per hour from 00:00, not {len(value)}")
+    return value
+
+
 HourlyProfile = Annotated[
-    list[Annotated[Number, Field(ge=0.0)]], Field(min_length=24, max_length=24)
+    list[Annotated[Number, Field(ge=0.0)]],
+    Field(min_length=24, max_length=24),
+    BeforeValidator(_twenty_four_items),
 ]
 
 

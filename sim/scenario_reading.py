@@ -21,9 +21,11 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         return f"{where}invalid YAML: {what}"
     if isinstance(error, yaml.reader.ReaderError):
+        character = error.character
+        code = character if isinstance(character, int) else ord(str(character)[:1] or "\0")
         return (
-            f"invalid YAML: character {error.character!r} at position {error.position} "
-            "is not allowed (is this a text file?)"
+            f"invalid YAML: character #x{code:04x} at position {error.position} is not "
+            "allowed (is this a text file?)"
         )
     return "invalid YAML: " + " ".join(str(error).split())
 

@@ -25,6 +25,7 @@ from pydantic import (
     Strict,
     ValidationInfo,
     WithJsonSchema,
+    model_validator,
 )
 
 __all__ = [
@@ -100,6 +101,25 @@ class Section(BaseModel):
     """Base of every scenario model: unknown keys are errors and instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_default_sections(cls, data: Any) -> Any:
+        """Build omitted sub-sections from ``{}`` so they see the validation context too.
+
+        A section left out of the file would otherwise be built by its default factory without
+        the scenario folder, leaving its default paths (``outputs.dir``) relative.
+        """
+        if not isinstance(data, dict):
+            return data
+        missing = [
+            name
+            for name, field in cls.model_fields.items()
+            if name not in data
+            and isinstance(field.default_factory, type)
+            and issubclass(field.default_factory, BaseModel)
+        ]
+        return {**data, **{name: {} for name in missing}} if missing else data
 
 
 Number = Annotated[float, Strict(), AllowInfNan(False)]
