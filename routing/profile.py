@@ -4,8 +4,8 @@ A profile decides which directions of a street can be used and how fast:
 
 ``robot``
     Sidewalk delivery robots move along both sides of every street, so one-way rules do not
-    apply: every edge ``u→v`` without a reverse twin gets one. Every edge runs at the robot's
-    speed.
+    apply: every edge ``u→v`` without a reverse twin (same length, opposite direction) gets one,
+    and every edge is marked ``oneway=False``. Every edge runs at the robot's speed.
 ``van``
     The directed drive network as OSM describes it, with speeds from ``maxspeed`` tags and
     French urban defaults per highway class where the tag is missing.
@@ -121,7 +121,7 @@ class NetworkReport:
 
 
 def _check_geographic(graph: nx.MultiDiGraph, source: str) -> None:
-    crs = graph.graph.setdefault("crs", "epsg:4326")
+    crs = graph.graph.get("crs", "epsg:4326")
     try:
         epsg = CRS.from_user_input(crs).to_epsg()
     except CRSError as exc:
@@ -290,6 +290,7 @@ def apply_profile(
     _check_lengths(graph, name)
 
     work = graph.copy()
+    work.graph.setdefault("crs", "epsg:4326")  # OSMnx functions expect it
     if profile == "robot":
         added = _make_two_way(work)
         logger.debug("%s: added %d reverse edges for the robot profile", name, added)
