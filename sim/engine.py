@@ -1,0 +1,290 @@
+"""One simulated day: build the SimPy environment and its actors, run, check invariants.
+
+``simulate(scenario)`` returns a :class:`SimulationResult` held in memory; :mod:`sim.results`
+writes it to a run directory. Each run has its own ``simpy.Environment`` and random streams, so
+two runs can share a process (and a :class:`~sim.world.World`) without interfering.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.demand import generate_orders, read_orders
+from sim.dispatch import Dispatcher
+from sim.energy import BatterySpec
+from sim.records import EventLog, Leg, Order, OrderState
+from sim.robot import Hub, Robot, RobotSpec
+from sim.scenario import Scenario
+from sim.world import World, build_world
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float, float], None]
+"""Called with (simulated seconds done, simulated seconds in all) as the run advances."""
+
+STREAMS = ("demand", "service", "failures", "supervision")
+
+
+def random_stream(seed: int, name: str) -> np.random.Generator:
+    """The named random stream of a run: independent of the others, stable across versions.
+
+    Streams are keyed by a hash of their name, so adding a stream never changes another.
+    """
+    key = zlib.crc32(name.encode("utf-8"))
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(key,)))
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it schedules (for events-per-second)."""
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self.scheduled = 0
+
+    def schedule(self, event: simpy.Event, priority: int = 1, delay: float = 0) -> None:
+        """Schedule ``event`` as SimPy does, counting it."""
+        self.scheduled += 1
+        super().schedule(event, priority, delay)  # type: ignore[arg-type]
+
+
+class InvariantError(RuntimeError):
+    """A run broke one of the model's invariants: a bug, never a user error."""
+
+
+@dataclass
+class SimulationResult:
+    """Everything a run produced, in memory."""
+
+    scenario: Scenario
+    seed: int
+    world: World
+    orders: list[Order]
+    robots: list[Robot]
+    hubs: dict[str, Hub]
+    events: EventLog
+    legs: list[Leg]
+    start_s: float
+    end_s: float
+    wall_time_s: float = 0.0
+    routing_time_s: float = 0.0
+    sim_events: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class OrderSource:
+    """Releases each order to the dispatcher at its creation time."""
+
+    def __init__(self, env: simpy.Environment, orders: list[Order], dispatcher: Dispatcher):
+        self.env = env
+        self.orders = orders
+        self.dispatcher = dispatcher
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        """One timeout per distinct creation time."""
+        for order in self.orders:
+            if order.created_s > self.env.now:
+                yield self.env.timeout(order.created_s - self.env.now)
+            self.dispatcher.order_arrived(order)
+
+
+def _progress_monitor(
+    env: simpy.Environment, start_s: float, end_s: float, progress: ProgressCallback
+) -> Generator[simpy.Event, Any, None]:
+    step = max((end_s - start_s) / 200.0, 1.0)
+    while True:
+        progress(env.now - start_s, end_s - start_s)
+        yield env.timeout(step)
+
+
+def _build_robots(
+    env: simpy.Environment,
+    scenario: Scenario,
+    world: World,
+    hubs: dict[str, Hub],
+    dispatcher: Dispatcher,
+    log: EventLog,
+    legs: list[Leg],
+) -> list[Robot]:
+    robots: list[Robot] = []
+    hub_ids = list(hubs)
+    spread = 0
+    for group in scenario.fleet.robots:
+        capacity = group.battery_wh
+        spec = RobotSpec(
+            type_name=group.type,
+            speed_kph=group.speed_kph,
+            payload_kg=group.payload_kg,
+            parcel_slots=group.parcel_slots,
+            service_time_s=group.service_time_s,
+            charge_power_w=group.charge_power_w,
+            battery=BatterySpec(
+                capacity_wh=capacity,
+                consumption_wh_per_km=group.consumption_wh_per_km,
+                reserve_wh=group.reserve_fraction * capacity,
+                recharge_below_wh=group.recharge_below_fraction * capacity,
+            ),
+        )
+        router = world.router(group.speed_kph)
+        for _ in range(group.count):
+            if group.hub is not None:
+                hub = hubs[group.hub]
+            else:
+                hub = hubs[hub_ids[spread % len(hub_ids)]]
+                spread += 1
+            robot = Robot(
+                env=env,
+                robot_id=f"{group.type}-{len(robots) + 1:04d}",
+                spec=spec,
+                hub=hub,
+                router=router,
+                log=log,
+                legs=legs,
+                dispatcher=dispatcher,
+                charging_efficiency=scenario.energy.charging_efficiency_fraction,
+            )
+            robots.append(robot)
+            dispatcher.add_robot(robot)
+    return robots
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    world: World | None = None,
+    seed: int | None = None,
+    progress: ProgressCallback | None = None,
+    label: str = "<scenario>",
+) -> SimulationResult:
+    """Run one simulated day of ``scenario``.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    world
+        The network and hubs, if already built (:func:`sim.world.build_world`).
+    seed
+        Overrides ``simulation.seed``.
+    progress
+        Called now and then with (simulated seconds done, simulated seconds in all).
+    label
+        The scenario file, for error messages.
+
+    Raises
+    ------
+    NetworkError, ScenarioError
+        If the network cannot be loaded, a hub is off the network, or an orders file is bad.
+    InvariantError
+        If the run breaks an invariant (a bug).
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    seed = scenario.simulation.seed if seed is None else seed
+    if world is None:
+        world = build_world(scenario, label=label)
+    timings["network_s"] = time.perf_counter() - started
+    start_h, end_h = scenario.simulation.window_h
+    start_s, end_s = start_h * 3600.0, end_h * 3600.0
+    env = CountingEnvironment(initial_time=start_s)
+    log = EventLog()
+    legs: list[Leg] = []
+    if scenario.demand.generates_orders:
+        orders = generate_orders(
+            scenario, world.snapper, world.node_lonlat, rng=random_stream(seed, "demand")
+        )
+    else:
+        orders = read_orders(scenario, world.snapper)
+    timings["demand_s"] = time.perf_counter() - started - timings["network_s"]
+    hubs = {
+        hub.id: Hub.create(
+            env,
+            hub_id=hub.id,
+            node=world.hub_nodes[hub.id],
+            loading_time_per_parcel_s=hub.loading_time_per_parcel_s,
+            chargers=hub.chargers,
+            charger_power_w=hub.charger_power_w,
+        )
+        for hub in scenario.hubs
+    }
+    dispatcher = Dispatcher(env, scenario.dispatch, log)
+    robots = _build_robots(env, scenario, world, hubs, dispatcher, log, legs)
+    routers = {id(robot.router): robot.router for robot in robots}
+    routing_before = sum(router.query_s for router in routers.values())
+    timings["setup_s"] = time.perf_counter() - started - sum(timings.values())
+    env.process(OrderSource(env, orders, dispatcher).run())
+    env.process(dispatcher.run())
+    for robot in robots:
+        env.process(robot.run())
+    if progress is not None:
+        env.process(_progress_monitor(env, start_s, end_s, progress))
+    sim_started = time.perf_counter()
+    env.run(until=end_s)
+    timings["simulate_s"] = time.perf_counter() - sim_started
+    if progress is not None:
+        progress(end_s - start_s, end_s - start_s)
+    for robot in robots:
+        robot.close()
+    result = SimulationResult(
+        scenario=scenario,
+        seed=seed,
+        world=world,
+        orders=orders,
+        robots=robots,
+        hubs=hubs,
+        events=log,
+        legs=legs,
+        start_s=start_s,
+        end_s=end_s,
+        wall_time_s=time.perf_counter() - started,
+        routing_time_s=sum(router.query_s for router in routers.values()) - routing_before,
+        sim_events=env.scheduled,
+        timings=timings,
+    )
+    check_invariants(result)
+    return result
+
+
+def check_invariants(result: SimulationResult) -> None:
+    """Raise :class:`InvariantError` if the run broke a rule of the model.
+
+    Every order is in exactly one known state, delivered orders have ordered timestamps, no
+    battery went below zero, event times never go backwards, and each robot's distance equals
+    the sum of its legs' lengths.
+    """
+    known = set(OrderState)
+    ids = [order.order_id for order in result.orders]
+    if len(set(ids)) != len(ids):
+        raise InvariantError("duplicate order ids")
+    for order in result.orders:
+        if order.state not in known:
+            raise InvariantError(f"order {order.order_id} in unknown state {order.state!r}")
+        if order.state is OrderState.DELIVERED and not (
+            order.created_s <= order.assigned_s <= order.picked_s <= order.delivered_s
+        ):
+            raise InvariantError(f"order {order.order_id} has times out of order")
+        if order.state is OrderState.REJECTED and not order.reason:
+            raise InvariantError(f"order {order.order_id} rejected without a reason")
+    times = np.asarray(result.events.time_s)
+    if times.shape[0] > 1 and np.any(np.diff(times) < 0):
+        raise InvariantError("event times go backwards")
+    per_robot: dict[str, float] = {}
+    for leg in result.legs:
+        per_robot[leg.robot_id] = per_robot.get(leg.robot_id, 0.0) + leg.length_m
+    for robot in result.robots:
+        if robot.stats.min_battery_wh < -1e-6:
+            raise InvariantError(
+                f"{robot.robot_id}: battery went to {robot.stats.min_battery_wh:.3f} Wh"
+            )
+        legs_m = per_robot.get(robot.robot_id, 0.0)
+        if abs(legs_m - robot.stats.distance_m) > 1e-6 * max(legs_m, 1.0):
+            raise InvariantError(
+                f"{robot.robot_id}: distance {robot.stats.distance_m} m != legs {legs_m} m"
+            )

@@ -1,0 +1,119 @@
+"""Plain records of a run: orders, tours, legs and the event log.
+
+No SimPy here: these are data the actors update and the results module turns into tables. Every
+time is in seconds since midnight of the simulated day (``*_s``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class OrderState(enum.StrEnum):
+    """Where an order is in its life; at the end of a run each order is in exactly one."""
+
+    WAITING = "waiting"  # created, not yet on a robot
+    ASSIGNED = "assigned"  # given to a robot, not yet loaded
+    ON_BOARD = "on_board"  # loaded, travelling
+    DELIVERED = "delivered"
+    REJECTED = "rejected"  # can never be served (reason in Order.reason)
+
+
+FINAL_STATES = (OrderState.DELIVERED, OrderState.REJECTED)
+
+
+@dataclass(slots=True)
+class Order:
+    """One parcel to deliver to one door.
+
+    ``node`` is the street node the door was snapped to and ``access_m`` the distance from that
+    node to the door (walked at the stop, within the service time).
+    """
+
+    order_id: int
+    created_s: float
+    due_s: float
+    lon: float
+    lat: float
+    node: int
+    access_m: float
+    weight_kg: float
+    state: OrderState = OrderState.WAITING
+    reason: str = ""
+    robot_id: str = ""
+    hub_id: str = ""
+    assigned_s: float = np.nan
+    picked_s: float = np.nan
+    delivered_s: float = np.nan
+    distance_m: float = np.nan  # street distance from the hub to the door on the robot's route
+    attempts: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """Not delivered and not rejected."""
+        return self.state not in FINAL_STATES
+
+
+@dataclass(slots=True)
+class Tour:
+    """A trip planned for one robot: load at the hub, visit ``stops`` in order, come back."""
+
+    robot_id: str
+    hub_id: str
+    orders: list[Order]
+    planned_s: float
+    energy_wh: float = 0.0
+    duration_s: float = 0.0
+
+    @property
+    def weight_kg(self) -> float:
+        """Total parcel weight on board at departure."""
+        return float(sum(order.weight_kg for order in self.orders))
+
+
+@dataclass(slots=True)
+class Leg:
+    """One drive between two nodes: one SimPy timeout; positions come from ``cum_time_s``."""
+
+    robot_id: str
+    kind: str  # "to_stop" or "to_hub"
+    depart_s: float
+    nodes: np.ndarray
+    cum_time_s: np.ndarray
+    length_m: float
+
+
+@dataclass
+class EventLog:
+    """Columnar event log: one row per thing that happened (appending is cheap)."""
+
+    time_s: list[float] = field(default_factory=list)
+    robot_id: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    order_id: list[int] = field(default_factory=list)
+    node: list[int] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+
+    def add(
+        self,
+        time_s: float,
+        kind: str,
+        *,
+        robot_id: str = "",
+        order_id: int = -1,
+        node: int = -1,
+        value: float = np.nan,
+    ) -> None:
+        """Append one event. ``value`` carries a number whose meaning depends on ``kind``."""
+        self.time_s.append(time_s)
+        self.robot_id.append(robot_id)
+        self.kind.append(kind)
+        self.order_id.append(order_id)
+        self.node.append(node)
+        self.value.append(value)
+
+    def __len__(self) -> int:
+        return len(self.time_s)

@@ -1,0 +1,229 @@
+"""Hubs and robots: the actors that move parcels.
+
+A robot's process waits at its hub for a command from the dispatcher (a :class:`Tour` or a
+:class:`ChargeRequest`), then loads, drives one SimPy timeout per leg, serves each stop, comes
+back and, when its battery is low, queues for one of the hub's chargers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from routing.router import Route, Router
+from sim.energy import BatterySpec, can_afford, charge_time_s, drive_energy_wh, grid_energy_wh
+from sim.records import EventLog, Leg, OrderState, Tour
+
+if TYPE_CHECKING:
+    from sim.dispatch import Dispatcher
+
+
+@dataclass
+class Hub:
+    """A depot on the street graph with a pool of chargers (a SimPy resource)."""
+
+    hub_id: str
+    node: int
+    loading_time_per_parcel_s: float
+    charger_power_w: float
+    chargers: simpy.Resource | None
+
+    @classmethod
+    def create(
+        cls,
+        env: simpy.Environment,
+        *,
+        hub_id: str,
+        node: int,
+        loading_time_per_parcel_s: float,
+        chargers: int,
+        charger_power_w: float,
+    ) -> Hub:
+        """A hub with ``chargers`` charging points (none: robots cannot charge there)."""
+        pool = simpy.Resource(env, capacity=chargers) if chargers > 0 else None
+        return cls(hub_id, node, loading_time_per_parcel_s, charger_power_w, pool)
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """A command to charge now (sent when a robot cannot afford the work that is waiting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RobotSpec:
+    """The fixed characteristics of a robot type."""
+
+    type_name: str
+    speed_kph: float
+    payload_kg: float
+    parcel_slots: int
+    service_time_s: float
+    charge_power_w: float | None
+    battery: BatterySpec
+
+
+@dataclass
+class RobotStats:
+    """Time and energy accounting of one robot, in seconds, metres and Wh."""
+
+    busy_s: float = 0.0
+    idle_s: float = 0.0
+    charging_s: float = 0.0
+    waiting_charger_s: float = 0.0
+    distance_m: float = 0.0
+    drive_energy_wh: float = 0.0
+    charged_wh: float = 0.0
+    grid_energy_wh: float = 0.0
+    tours: int = 0
+    deliveries: int = 0
+    min_battery_wh: float = float("inf")
+
+
+@dataclass
+class Robot:
+    """One robot and its process; see the module docstring."""
+
+    env: simpy.Environment
+    robot_id: str
+    spec: RobotSpec
+    hub: Hub
+    router: Router
+    log: EventLog
+    legs: list[Leg]
+    dispatcher: Dispatcher
+    charging_efficiency: float
+    battery_wh: float = 0.0
+    state: str = "idle"
+    tour: Tour | None = None
+    stats: RobotStats = field(default_factory=RobotStats)
+    inbox: simpy.Store = field(init=False)
+    _state_since: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inbox = simpy.Store(self.env, capacity=1)
+        self.battery_wh = self.spec.battery.capacity_wh
+        self.stats.min_battery_wh = self.battery_wh
+        self._state_since = self.env.now
+
+    # -- state accounting -------------------------------------------------------------------
+    def _set_state(self, state: str, *, log: bool = True) -> None:
+        elapsed = self.env.now - self._state_since
+        if self.state == "idle":
+            self.stats.idle_s += elapsed
+        elif self.state == "charging":
+            self.stats.charging_s += elapsed
+        elif self.state == "waiting_charger":
+            self.stats.waiting_charger_s += elapsed
+        else:
+            self.stats.busy_s += elapsed
+        self.state = state
+        self._state_since = self.env.now
+        if log:
+            self.log.add(self.env.now, f"state:{state}", robot_id=self.robot_id)
+
+    def close(self) -> None:
+        """Account for the time since the last state change (call at the end of the run)."""
+        self._set_state(self.state, log=False)
+
+    # -- planning helpers (no SimPy) --------------------------------------------------------
+    def tour_routes(self, tour: Tour) -> list[Route]:
+        """The legs of ``tour``: hub → each stop in order → hub.
+
+        Raises
+        ------
+        NoRouteError
+            If a stop cannot be reached or left.
+        """
+        nodes = [self.hub.node, *(order.node for order in tour.orders), self.hub.node]
+        return [self.router.route(a, b) for a, b in zip(nodes[:-1], nodes[1:], strict=True)]
+
+    def tour_energy_wh(self, routes: list[Route]) -> float:
+        """Energy the legs need, in Wh."""
+        length = sum(route.length_m for route in routes)
+        return drive_energy_wh(length, self.spec.battery.consumption_wh_per_km)
+
+    def can_do(self, energy_wh: float) -> bool:
+        """Whether the battery covers ``energy_wh`` and keeps its reserve."""
+        return can_afford(self.battery_wh, energy_wh, self.spec.battery)
+
+    # -- the process ------------------------------------------------------------------------
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        """Wait for commands and carry them out, forever (the run stops at its end time)."""
+        while True:
+            if self.battery_wh < self.spec.battery.recharge_below_wh and self.hub.chargers:
+                yield from self._charge()
+            self._set_state("idle")
+            self.dispatcher.robot_idle(self)
+            command = yield self.inbox.get()
+            if isinstance(command, ChargeRequest):
+                if self.hub.chargers and self.battery_wh < self.spec.battery.capacity_wh:
+                    yield from self._charge()
+                continue
+            yield from self._do_tour(command)
+
+    def _do_tour(self, tour: Tour) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        self.tour = tour
+        self.stats.tours += 1
+        routes = self.tour_routes(tour)
+        self._set_state("loading")
+        for order in tour.orders:
+            order.state = OrderState.ON_BOARD
+            order.picked_s = env.now
+            self.log.add(env.now, "load", robot_id=self.robot_id, order_id=order.order_id)
+        yield env.timeout(self.hub.loading_time_per_parcel_s * len(tour.orders))
+        hub_distance = 0.0
+        for order, route in zip(tour.orders, routes, strict=False):
+            yield from self._drive(route, "to_stop")
+            hub_distance += route.length_m
+            self._set_state("serving")
+            yield env.timeout(self.spec.service_time_s)
+            order.state = OrderState.DELIVERED
+            order.delivered_s = env.now
+            order.distance_m = hub_distance
+            self.stats.deliveries += 1
+            self.log.add(
+                env.now, "deliver", robot_id=self.robot_id, order_id=order.order_id,
+                node=order.node,
+            )  # fmt: skip
+        yield from self._drive(routes[-1], "to_hub")
+        self.tour = None
+
+    def _drive(self, route: Route, kind: str) -> Generator[simpy.Event, Any, None]:
+        """One leg: energy and distance are booked at departure, for the whole leg."""
+        env = self.env
+        self._set_state("driving")
+        energy = drive_energy_wh(route.length_m, self.spec.battery.consumption_wh_per_km)
+        self.battery_wh -= energy
+        self.stats.drive_energy_wh += energy
+        self.stats.distance_m += route.length_m
+        self.stats.min_battery_wh = min(self.stats.min_battery_wh, self.battery_wh)
+        self.legs.append(
+            Leg(self.robot_id, kind, env.now, route.nodes, route.cum_time_s, route.length_m)
+        )
+        self.log.add(
+            env.now, "depart", robot_id=self.robot_id, node=route.origin, value=route.length_m
+        )
+        yield env.timeout(route.duration_s)
+        self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
+
+    def _charge(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        assert self.hub.chargers is not None
+        self._set_state("waiting_charger")
+        with self.hub.chargers.request() as request:
+            yield request
+            self._set_state("charging")
+            power = self.hub.charger_power_w
+            if self.spec.charge_power_w is not None:
+                power = min(power, self.spec.charge_power_w)
+            self.log.add(env.now, "charge_start", robot_id=self.robot_id, value=self.battery_wh)
+            yield env.timeout(charge_time_s(self.battery_wh, self.spec.battery, power))
+            charged = self.spec.battery.capacity_wh - self.battery_wh
+            self.battery_wh = self.spec.battery.capacity_wh
+            self.stats.charged_wh += charged
+            self.stats.grid_energy_wh += grid_energy_wh(charged, self.charging_efficiency)
+            self.log.add(env.now, "charge_end", robot_id=self.robot_id, value=charged)
