@@ -6,10 +6,11 @@ A scenario is a YAML file read with :func:`load_scenario`. Its sections are the 
 generated from them (``python -m sim.scenario_docs``). Any problem raises
 :class:`sim.errors.ScenarioError` with one line naming the file, the field and what is wrong.
 
-Example
--------
+Examples
+--------
 >>> scenario = load_scenario("scenarios/tiny.yaml", overrides={"fleet.robots[0].count": 5})
-... # doctest: +SKIP
+>>> scenario.fleet.robot_count
+5
 """
 
 from __future__ import annotations

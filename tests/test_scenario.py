@@ -417,4 +417,4 @@ def test_models_are_frozen() -> None:
     scenario = validate_scenario(MINIMAL)
     assert isinstance(scenario, Scenario)
     with pytest.raises(ValueError, match="frozen"):
-        scenario.fleet.robots[0].count = 3  # type: ignore[misc]
+        scenario.fleet.robots[0].count = 3
