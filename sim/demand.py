@@ -154,19 +154,11 @@ def generate_orders(
         far = far[again.distance_m > limit]
     weights = parcel_weights_kg(demand.parcel_weight_kg, count, rng=rng)
     due = created + demand.time_window_min * 60.0
-    orders = [
-        Order(
-            order_id=i,
-            created_s=float(created[i]),
-            due_s=float(due[i]),
-            lon=float(lons[i]),
-            lat=float(lats[i]),
-            node=int(snapped.nodes[i]),
-            access_m=float(snapped.distance_m[i]),
-            weight_kg=float(weights[i]),
-        )
-        for i in range(count)
-    ]
+    columns = zip(
+        created.tolist(), due.tolist(), lons.tolist(), lats.tolist(), snapped.nodes.tolist(),
+        snapped.distance_m.tolist(), weights.tolist(), strict=True,
+    )  # fmt: skip
+    orders = [Order(i, *values) for i, values in enumerate(columns)]
     for i in far:
         _reject(orders[i], "address_too_far")
     logger.info("generated %d orders", count)

@@ -21,7 +21,9 @@ ever serve (too heavy, unreachable, beyond range with a full battery) are reject
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Generator
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -33,9 +35,11 @@ from sim.energy import drive_energy_wh
 from sim.records import EventLog, Order, OrderState, Tour
 from sim.robot import ChargeRequest, Robot
 from sim.scenario import Dispatch
+from sim.reach import Reach, build_reach
 from sim.tours import TourProblem, Vehicle, plan_tours
 
 _INFEASIBLE = 1e12
+_SECTOR_ORDERS = 150  # orders planned together in one tour-planning problem
 
 
 class Dispatcher:
@@ -49,6 +53,7 @@ class Dispatcher:
         self.waiting: dict[int, Order] = {}  # insertion order = creation order
         self.idle: dict[str, dict[str, Robot]] = {}  # hub id -> robot id -> robot
         self._wake = env.event()
+        self.reach = Reach({}, [], [], [])
 
     # -- notifications ----------------------------------------------------------------------
     def add_robot(self, robot: Robot) -> None:
@@ -56,13 +61,17 @@ class Dispatcher:
         self.robots.append(robot)
         self.idle.setdefault(robot.hub.hub_id, {})
 
+    def prepare(self, orders: list[Order]) -> None:
+        """Compute once what each robot group can reach of the day's doors (see sim.reach)."""
+        self.reach = build_reach(self.robots, orders)
+
     def order_arrived(self, order: Order) -> None:
         """A new order: reject it if no robot could ever serve it, else queue it."""
         self.log.add(self.env.now, "order_created", order_id=order.order_id, node=order.node)
         if order.state is OrderState.REJECTED:  # e.g. the door is too far from any street
             self._log_rejection(order)
             return
-        reason = self._rejection_reason(order)
+        reason = self.reach.reasons[order.seq]
         if reason:
             order.state = OrderState.REJECTED
             order.reason = reason
@@ -85,43 +94,16 @@ class Dispatcher:
 
     # -- feasibility ------------------------------------------------------------------------
     def _round_trip(self, robot: Robot, order: Order) -> tuple[float, float] | None:
-        """(duration s, energy Wh) of hub → door → hub for ``robot``, or None if no route."""
+        """(duration s hub → door, energy Wh hub → door → hub) for ``robot``; None if no route."""
+        return self.reach.trip(robot, order)
+
+    def _affordable(self, robot: Robot, orders: list[Order]) -> bool:
+        """Exact check on the routes the robot will drive: its battery covers the tour."""
+        tour = Tour(robot.robot_id, robot.hub.hub_id, orders, planned_s=self.env.now)
         try:
-            out = robot.router.route(robot.hub.node, order.node)
-            back = robot.router.route(order.node, robot.hub.node)
+            return robot.can_do(robot.tour_energy_wh(robot.tour_routes(tour)))
         except NoRouteError:
-            return None
-        energy = drive_energy_wh(
-            out.length_m + back.length_m, robot.spec.battery.consumption_wh_per_km
-        )
-        return out.duration_s, energy
-
-    def _rejection_reason(self, order: Order) -> str:
-        """Why no robot of the fleet could ever deliver ``order`` ('' if one could)."""
-        reasons = set()
-        for robot in self._one_robot_per_kind():
-            if order.weight_kg > robot.spec.payload_kg:
-                reasons.add("over_payload")
-                continue
-            trip = self._round_trip(robot, order)
-            if trip is None:
-                reasons.add("no_route")
-                continue
-            battery = robot.spec.battery
-            if trip[1] > battery.capacity_wh - battery.reserve_wh:
-                reasons.add("beyond_range")
-                continue
-            return ""
-        for reason in ("over_payload", "no_route", "beyond_range"):
-            if reason in reasons:
-                return reason
-        return "no_robot"
-
-    def _one_robot_per_kind(self) -> list[Robot]:
-        seen: dict[tuple[str, str], Robot] = {}
-        for robot in self.robots:
-            seen.setdefault((robot.spec.type_name, robot.hub.hub_id), robot)
-        return list(seen.values())
+            return False
 
     # -- the process ------------------------------------------------------------------------
     def run(self) -> Generator[simpy.Event, Any, None]:
@@ -137,7 +119,6 @@ class Dispatcher:
                     self._assign_batch()
                 else:
                     self._assign_tours()
-            self._send_low_robots_to_charge()
 
     def _send(self, robot: Robot, orders: list[Order]) -> None:
         del self.idle[robot.hub.hub_id][robot.robot_id]
@@ -158,17 +139,29 @@ class Dispatcher:
     def _idle_robots(self) -> list[Robot]:
         return [robot for robots in self.idle.values() for robot in robots.values()]
 
-    def _assign_first_come(self) -> None:
-        for order in list(self.waiting.values()):
+    def _assign_first_come(self, *, scan_limit: int = 64) -> None:
+        """Oldest orders first, each to the idle robot whose hub reaches its door soonest.
+
+        At most ``scan_limit`` waiting orders are looked at per call, so a long queue costs no
+        more than a short one; an idle robot that could carry an order but cannot afford it is
+        sent to charge.
+        """
+        scanned = 0
+        for order_id in list(islice(self.waiting, scan_limit)):
             if not any(self.idle.values()):
                 return
+            scanned += 1
+            order = self.waiting[order_id]
             best: tuple[float, Robot] | None = None
             for robots in self.idle.values():
-                for robot in robots.values():
+                for robot in list(robots.values()):
                     if order.weight_kg > robot.spec.payload_kg:
                         continue
                     trip = self._round_trip(robot, order)
-                    if trip is None or not robot.can_do(trip[1]):
+                    if trip is None:
+                        continue
+                    if not robot.can_do(trip[1]) or not self._affordable(robot, [order]):
+                        self._charge(robot)
                         continue
                     if best is None or trip[0] < best[0]:
                         best = (trip[0], robot)
@@ -197,30 +190,58 @@ class Dispatcher:
                 cost[r, o] = 1000.0 * lateness + trip[0]
         rows, cols = linear_sum_assignment(cost)
         for r, o in zip(rows, cols, strict=True):
-            if cost[r, o] < _INFEASIBLE:
+            if cost[r, o] < _INFEASIBLE and self._affordable(robots[r], [orders[o]]):
                 self._send(robots[r], [orders[o]])
+        for r, robot in enumerate(robots):
+            if robot.robot_id in self.idle[robot.hub.hub_id] and np.all(cost[r] >= _INFEASIBLE):
+                self._charge_if_short(robot, orders)
 
     def _assign_tours(self) -> None:
+        """Split the most urgent waiting orders between the idle robot groups, plan each."""
         robots = self._idle_robots()
         if not robots or not self.waiting:
             return
         capacity = sum(min(r.spec.parcel_slots, self.settings.max_stops_per_tour) for r in robots)
-        orders = sorted(self.waiting.values(), key=lambda order: order.due_s)[: 2 * capacity]
-        hubs = {robot.hub.hub_id: robot for robot in robots}  # one robot stands for its hub
-        hub_ids = list(hubs)
-        times = np.vstack(
-            [
-                hubs[h].router.matrix([hubs[h].hub.node], [o.node for o in orders])[0]
-                for h in hub_ids
-            ]
-        )
+        orders = heapq.nsmallest(capacity, self.waiting.values(), key=lambda order: order.due_s)
+        groups: dict[tuple[str, str], list[Robot]] = {}
+        for robot in robots:  # robots of one type at one hub share a router and a depot
+            groups.setdefault((robot.hub.hub_id, robot.spec.type_name), []).append(robot)
+        keys = list(groups)
+        times = np.full((len(keys), len(orders)), np.inf)
+        for g, key in enumerate(keys):
+            lead = groups[key][0]
+            out = lead.router.tree(lead.hub.node)
+            nodes = lead.router.index_of([order.node for order in orders])
+            carried = np.array([order.weight_kg <= lead.spec.payload_kg for order in orders])
+            times[g] = np.where(carried, out.duration_s[nodes], np.inf)
         nearest = np.argmin(times, axis=0)
-        for h, hub_id in enumerate(hub_ids):
-            mine = [order for k, order in enumerate(orders) if nearest[k] == h]
+        for g, key in enumerate(keys):
+            mine = [o for k, o in enumerate(orders) if nearest[k] == g and np.isfinite(times[g, k])]
             if mine:
-                self._plan_hub(list(self.idle[hub_id].values()), mine)
+                self._plan_hub(groups[key], mine)
 
     def _plan_hub(self, robots: list[Robot], orders: list[Order]) -> None:
+        """Tours for idle robots of one type at one hub over ``orders``; send them.
+
+        Large rounds are cut into angular sectors around the hub of at most
+        ``_SECTOR_ORDERS`` orders, each with its share of the robots (cluster first, route
+        second), so a round's cost grows linearly with the fleet.
+        """
+        lead = robots[0]
+        if len(orders) <= _SECTOR_ORDERS:
+            self._plan_sector(robots, orders)
+            return
+        hub_lon, hub_lat = lead.hub.lonlat
+        angles = np.arctan2([o.lat - hub_lat for o in orders], [o.lon - hub_lon for o in orders])
+        by_angle = [orders[k] for k in np.argsort(angles, kind="stable")]
+        sectors = -(-len(orders) // _SECTOR_ORDERS)
+        for k in range(sectors):
+            part = by_angle[k * len(by_angle) // sectors : (k + 1) * len(by_angle) // sectors]
+            crew = robots[k * len(robots) // sectors : (k + 1) * len(robots) // sectors]
+            if part and crew:
+                self._plan_sector(crew, part)
+
+    def _plan_sector(self, robots: list[Robot], orders: list[Order]) -> None:
         lead = robots[0]
         nodes = [lead.hub.node, *(order.node for order in orders)]
         problem = TourProblem(
@@ -235,13 +256,12 @@ class Dispatcher:
         tours = plan_tours(problem, vehicles, iterations=self.settings.local_search_iterations)
         for robot, stops in zip(robots, tours, strict=True):
             chosen = [orders[k] for k in stops]
-            while chosen:
-                tour = Tour(robot.robot_id, robot.hub.hub_id, chosen, planned_s=self.env.now)
-                if robot.can_do(robot.tour_energy_wh(robot.tour_routes(tour))):
-                    break
+            while chosen and not self._affordable(robot, chosen):
                 chosen = chosen[:-1]  # the estimate was optimistic: drop the last stop
             if chosen:
                 self._send(robot, chosen)
+            else:
+                self._charge_if_short(robot, orders)
 
     def _vehicle(self, robot: Robot) -> Vehicle:
         battery = robot.spec.battery
@@ -253,21 +273,22 @@ class Dispatcher:
             drive_budget_s=usable_wh / wh_per_s,
         )
 
-    def _send_low_robots_to_charge(self) -> None:
-        """Idle robots that cannot afford the oldest waiting order they could carry: charge."""
-        if not self.waiting:
+    def _charge_if_short(self, robot: Robot, orders: list[Order]) -> None:
+        """Charge ``robot`` if some order it could carry is beyond its battery now."""
+        for order in orders:
+            if order.order_id not in self.waiting or order.weight_kg > robot.spec.payload_kg:
+                continue
+            trip = self._round_trip(robot, order)
+            if trip is not None and not robot.can_do(trip[1]):
+                self._charge(robot)
+                return
+
+    def _charge(self, robot: Robot) -> None:
+        """Send an idle robot to charge (if its hub has chargers and it is not full)."""
+        if robot.hub.chargers is None:
             return
-        for robot in self._idle_robots():
-            if robot.hub.chargers is None:
-                continue
-            if robot.battery_wh >= robot.spec.battery.capacity_wh - 1e-9:
-                continue
-            for order in self.waiting.values():
-                if order.weight_kg > robot.spec.payload_kg:
-                    continue
-                trip = self._round_trip(robot, order)
-                if trip is not None and not robot.can_do(trip[1]):
-                    del self.idle[robot.hub.hub_id][robot.robot_id]
-                    self.log.add(self.env.now, "send_to_charge", robot_id=robot.robot_id)
-                    robot.inbox.put(ChargeRequest())
-                break
+        if robot.battery_wh >= robot.spec.battery.capacity_wh - 1e-9:
+            return
+        del self.idle[robot.hub.hub_id][robot.robot_id]
+        self.log.add(self.env.now, "send_to_charge", robot_id=robot.robot_id)
+        robot.inbox.put(ChargeRequest())

@@ -50,6 +50,7 @@ class Order:
     delivered_s: float = np.nan
     distance_m: float = np.nan  # street distance from the hub to the door on the robot's route
     attempts: int = 0
+    seq: int = -1  # position in the day's order list (set by the engine)
 
     @property
     def is_open(self) -> bool:

@@ -27,6 +27,7 @@ class Hub:
 
     hub_id: str
     node: int
+    lonlat: tuple[float, float]
     loading_time_per_parcel_s: float
     charger_power_w: float
     chargers: simpy.Resource | None
@@ -38,13 +39,14 @@ class Hub:
         *,
         hub_id: str,
         node: int,
+        lonlat: tuple[float, float],
         loading_time_per_parcel_s: float,
         chargers: int,
         charger_power_w: float,
     ) -> Hub:
         """A hub with ``chargers`` charging points (none: robots cannot charge there)."""
         pool = simpy.Resource(env, capacity=chargers) if chargers > 0 else None
-        return cls(hub_id, node, loading_time_per_parcel_s, charger_power_w, pool)
+        return cls(hub_id, node, lonlat, loading_time_per_parcel_s, charger_power_w, pool)
 
 
 @dataclass(frozen=True)

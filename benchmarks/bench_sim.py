@@ -1,0 +1,106 @@
+"""Benchmark: a simulated day with 1,000 robots and 100,000 orders on the Montpellier graph.
+
+Goals (issue "A Carreta day end to end"): ≤ 60 s wall and ≤ 2 GB peak memory with the default
+dispatch policy; reports the share of time spent in routing and the SimPy events per second of
+the run next to a bare SimPy timeout loop measured in the same process (goal: ≥ 25 % of it).
+
+Usage: ``python benchmarks/bench_sim.py [--robots N] [--orders N] [--policy P] [--repeat K]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import simpy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.engine import simulate  # noqa: E402
+from sim.metrics import result_kpis  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.world import build_world  # noqa: E402
+
+
+def bare_simpy_events_per_s(n_processes: int = 1000, events: int = 500_000) -> float:
+    """Events per second of processes that only yield timeouts (SimPy's best case)."""
+    env = simpy.Environment()
+    per_process = events // n_processes
+
+    def ticker(env: simpy.Environment, delay: float):  # type: ignore[no-untyped-def]
+        for _ in range(per_process):
+            yield env.timeout(delay)
+
+    for k in range(n_processes):
+        env.process(ticker(env, 1.0 + k / n_processes))
+    started = time.perf_counter()
+    env.run()
+    return per_process * n_processes / (time.perf_counter() - started)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--robots", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--policy", default=None, help="dispatch policy (default: the model's)")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "montpellier_centre.yaml"))
+    args = parser.parse_args()
+
+    overrides: dict[str, object] = {
+        "fleet.robots[0].count": args.robots,
+        "demand.orders_per_day": args.orders,
+        "hubs[0].chargers": max(args.robots // 4, 1),
+        "outputs.events": False,
+        "outputs.trips_geojson": False,
+    }
+    base = load_scenario(args.scenario)
+    policy = args.policy or type(base.dispatch)().policy  # the model's default policy
+    overrides["dispatch.policy"] = policy
+    scenario = load_scenario(args.scenario, overrides=overrides)
+    started = time.perf_counter()
+    world = build_world(scenario)
+    world.router(scenario.fleet.robots[0].speed_kph)
+    print(f"network + router: {time.perf_counter() - started:.1f} s (not counted below)")
+
+    walls, routing, events = [], [], []
+    for _ in range(args.repeat):
+        gc.collect()
+        result = simulate(scenario, world=world)
+        walls.append(result.wall_time_s)
+        routing.append(result.routing_time_s)
+        events.append(result.sim_events / result.timings["simulate_s"])
+    kpis = result_kpis(result)
+    bare = statistics.median(bare_simpy_events_per_s() for _ in range(3))
+    wall = statistics.median(walls)
+    memory = peak_rss_mb()
+    run_rate = statistics.median(events)
+    print(f"policy {policy}: {args.robots} robots, {kpis['orders_created']:,} orders created, "
+          f"{kpis['orders_delivered']:,} delivered, {result.sim_events:,} SimPy events")
+    print(f"timings of the last run: {result.timings}")
+    rows = [
+        ("wall time of the day (median)", f"{wall:.1f} s", "≤ 60 s", wall <= 60),
+        ("peak memory (process)", f"{memory:,.0f} MB", "≤ 2,048 MB", memory <= 2048),
+        ("share of time in routing", f"{100 * statistics.median(routing) / wall:.0f} %", "", None),
+        ("run events / s", f"{run_rate:,.0f}", "", None),
+        ("bare SimPy timeout loop events / s", f"{bare:,.0f}", "", None),
+        ("run / bare", f"{100 * run_rate / bare:.0f} %", "≥ 25 %", run_rate / bare >= 0.25),
+    ]
+    for label, value, goal, ok in rows:
+        verdict = "" if ok is None else ("PASS" if ok else "MISS")
+        print(f"{label:<36} {value:>12}  {goal:<10} {verdict}")
+
+
+if __name__ == "__main__":
+    main()
