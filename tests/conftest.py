@@ -6,6 +6,8 @@
 - ``carreta_cache_dir``: one temporary cache folder for the session.
 - ``montpellier_robot`` / ``montpellier_van``: the real Montpellier extract, profiled, loaded
   once per session. They are shared: tests must not modify them (copy first).
+- ``tiny_run_dir``: a run directory of ``scenarios/tiny.yaml`` (real streets), simulated once per
+  session. Shared and read-only: copy it before changing anything.
 
 Add new shared fixtures here with a one-line description above.
 """
@@ -138,3 +140,25 @@ def montpellier_robot(montpellier_osm: Path, carreta_cache_dir: Path) -> nx.Mult
 def montpellier_van(montpellier_osm: Path, carreta_cache_dir: Path) -> nx.MultiDiGraph:
     """The Montpellier extract with the van profile (shared: do not modify)."""
     return load_graph(montpellier_osm, profile="van", cache_dir=carreta_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir(
+    shared_data: Path, carreta_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """``scenarios/tiny.yaml`` simulated once and written as a run directory (read-only)."""
+    from sim.engine import simulate
+    from sim.results import write_run
+    from sim.scenario import load_scenario
+    from sim.trips import write_trips
+
+    scenario_file = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
+    scenario = load_scenario(scenario_file, overrides={"network.cache_dir": str(carreta_cache_dir)})
+    result = simulate(scenario, label=str(scenario_file))
+    date = scenario.simulation.date
+    return write_run(
+        result,
+        tmp_path_factory.mktemp("runs") / "tiny",
+        command=["pytest"],
+        trips=lambda legs, path: write_trips(legs, path, date=date),
+    )

@@ -1,0 +1,207 @@
+"""``carreta plot``: the PNGs of a run and of a sweep, districts, timelines, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+from scipy import stats
+
+from sim.cli import main
+from sim.plot_charts import confidence_table
+from sim.plot_maps import deliveries_per_district, read_districts
+from sim.plots import plot_sweep, sweep_parameters
+from sim.rundir import RunDirError, load_run, street_lines
+from sim.timeline import orders_over_time, robots_over_time
+
+RUN_PLOTS = {"map_deliveries.png", "map_routes.png", "timeline.png", "lead_times.png"}
+
+
+def assert_picture(path: Path) -> None:
+    """A real picture: big enough, many colours, no single colour covering almost all of it."""
+    assert path.is_file() and path.stat().st_size > 10_000, path
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.width >= 800 and image.height >= 500
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    assert len(colours) > 200, f"{path.name}: only {len(colours)} colours"
+    assert counts.max() / counts.sum() < 0.9, f"{path.name}: mostly one colour"
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(stop.value.code or 0), out, err
+
+
+def test_plot_run_writes_every_picture(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "pictures"
+    code, stdout, _ = run_cli(["plot", str(tiny_run_dir), "-o", str(out)], capsys)
+    assert code == 0
+    written = {path.name for path in out.iterdir()}
+    assert written == RUN_PLOTS | {"districts.png"}
+    for name in written:
+        assert_picture(out / name)
+        assert str(out / name) in stdout
+    assert "OpenStreetMap" in stdout
+
+
+def test_plot_never_overwrites(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "existing"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, _, err = run_cli(["plot", str(tiny_run_dir), "-o", str(out)], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "already exists" in err and "-o" in err
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_plot_default_folder_is_inside_the_run(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run_dir, run)
+    assert run_cli(["plot", str(run)], capsys)[0] == 0
+    assert {p.name for p in (run / "plots").iterdir()} >= RUN_PLOTS
+    code, _, err = run_cli(["plot", str(run)], capsys)
+    assert code == 2 and "plots already exists" in err
+
+
+def test_plot_bad_run_dir_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["plot", str(tmp_path / "nope")], capsys)
+    assert code == 2 and err.startswith("carreta: error:") and "nope" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_cli(["plot", str(empty), "-o", str(tmp_path / "p")], capsys)
+    assert code == 2 and "scenario.resolved.yaml" in err and "Traceback" not in err
+
+
+def test_streets_fall_back_to_the_legs_without_the_osm_file(
+    tiny_run_dir: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "moved"
+    shutil.copytree(tiny_run_dir, run_dir)
+    resolved = run_dir / "scenario.resolved.yaml"
+    data = yaml.safe_load(resolved.read_text("utf-8"))
+    data["network"]["osm_file"] = str(tmp_path / "gone.osm.bz2")
+    resolved.write_text(yaml.safe_dump(data), "utf-8")
+    run = load_run(run_dir)
+    streets = street_lines(run)
+    assert not streets.from_graph
+    driven = {
+        (round(lon, 6), round(lat, 6))
+        for lons, lats in zip(run.legs["lons"], run.legs["lats"], strict=True)
+        for lon, lat in zip(lons, lats, strict=True)
+    }
+    drawn = {(round(x, 6), round(y, 6)) for line in streets.lines for x, y in line}
+    assert drawn == driven
+    assert street_lines(load_run(tiny_run_dir)).from_graph
+
+
+def test_districts_from_any_polygons_file(tiny_run_dir: Path, tmp_path: Path) -> None:
+    run = load_run(tiny_run_dir)
+    delivered = run.orders[run.orders["state"] == "delivered"]
+    middle = float(delivered["lon"].median())
+    box = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": name},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[w, 43.0], [e, 43.0], [e, 44.0], [w, 44.0], [w, 43.0]]],
+                },
+            }
+            for name, w, e in (("West <b>", 3.0, middle), ("East", middle, 3.87))
+        ],
+    }
+    path = tmp_path / "halves.geojson"
+    path.write_text(json.dumps(box), "utf-8")
+    counts = deliveries_per_district(run, read_districts(path), "name")
+    west = int((delivered["lon"] < middle).sum())
+    east_inside = int(((delivered["lon"] > middle) & (delivered["lon"] < 3.87)).sum())
+    assert counts["West <b>"] == west
+    assert counts["East"] == east_inside
+    assert sum(counts.values()) == len(delivered)
+    assert counts.get("outside", 0) == len(delivered) - west - east_inside
+
+
+def test_timeline_counts_add_up(tiny_run_dir: Path) -> None:
+    run = load_run(tiny_run_dir)
+    grid = np.linspace(run.start_s, run.end_s, 50)
+    robots = robots_over_time(run, grid)
+    assert (robots.sum(axis=1) == len(run.robots)).all()
+    assert (robots.iloc[0] == [len(run.robots), 0, 0, 0, 0, 0]).all()  # all idle at the start
+    orders = orders_over_time(run, grid)
+    assert (orders >= 0).all().all()
+    assert orders["delivered"].is_monotonic_increasing
+    assert orders["delivered"].iloc[-1] == (run.orders["state"] == "delivered").sum()
+    open_at_end = run.orders["state"].isin(["waiting", "assigned"]).sum()
+    assert orders["waiting"].iloc[-1] == open_at_end
+    assert orders["on_board"].iloc[-1] == (run.orders["state"] == "on_board").sum()
+
+
+def _synthetic_sweep(folder: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = []
+    for robots in (2, 4, 6):
+        for replicate in range(4):
+            rows.append(
+                {
+                    "run_id": f"r{robots}-{replicate}",
+                    "replicate": replicate,
+                    "seed": 100 + replicate,
+                    "fleet.robots[0].count": robots,
+                    "demand.orders_per_day": 80,
+                    "status": "completed",
+                    "on_time_rate": min(1.0, 0.3 + 0.1 * robots + rng.normal(0, 0.03)),
+                    "energy_cost_eur": 0.5 * robots + rng.normal(0, 0.05),
+                }
+            )
+    rows.append({**rows[0], "run_id": "broken", "status": "failed", "on_time_rate": None})
+    table = pd.DataFrame(rows)
+    folder.mkdir()
+    table.to_parquet(folder / "runs.parquet", index=False)
+    return table
+
+
+def test_sweep_plot_kpi_against_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = _synthetic_sweep(tmp_path / "sweep")
+    assert sweep_parameters(table) == ["fleet.robots[0].count"]
+    code, _, _ = run_cli(["plot", str(tmp_path / "sweep")], capsys)
+    assert code == 0
+    pictures = sorted((tmp_path / "sweep" / "plots").iterdir())
+    assert [p.name for p in pictures] == ["kpi_energy_cost_eur.png", "kpi_on_time_rate.png"]
+    for picture in pictures:
+        assert_picture(picture)
+    completed = table[table["status"] == "completed"]
+    ci = confidence_table(completed, "fleet.robots[0].count", "on_time_rate")
+    four = completed[completed["fleet.robots[0].count"] == 4]["on_time_rate"]
+    half = stats.t.ppf(0.975, len(four) - 1) * four.std() / np.sqrt(len(four))
+    row = ci[ci["fleet.robots[0].count"] == 4].iloc[0]
+    assert row["n"] == 4
+    assert row["mean"] == pytest.approx(four.mean())
+    assert row["low"] == pytest.approx(four.mean() - half)
+    assert row["high"] == pytest.approx(four.mean() + half)
+
+
+def test_sweep_plot_rejects_unknown_kpi(tmp_path: Path) -> None:
+    _synthetic_sweep(tmp_path / "sweep")
+    with pytest.raises(RunDirError, match="no_such_kpi"):
+        plot_sweep(tmp_path / "sweep", tmp_path / "out", kpis=["no_such_kpi"])
+    assert not (tmp_path / "out").exists()

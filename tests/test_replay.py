@@ -1,0 +1,95 @@
+"""``carreta replay`` without a browser: the page is self-contained, safe, and its data exact."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.replay import QUANTUM_DEG, TIME_QUANTUM_S, build_payload, embed_json, render_html
+from sim.rundir import load_run
+
+EVIL = '</script><script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">&amp;'
+
+
+def test_embedded_json_cannot_close_its_script_block() -> None:
+    text = embed_json({"name": EVIL, "line": "a\u2028b"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"name": EVIL, "line": "a\u2028b"}
+
+
+def _data_block(page: str) -> str:
+    blocks = re.findall(
+        r'<script type="application/json" id="carreta-data">(.*?)</script>', page, re.S
+    )
+    assert len(blocks) == 1
+    return blocks[0]
+
+
+def test_page_is_self_contained_and_credits_openstreetmap(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "replay.html"
+    with pytest.raises(SystemExit) as stop:
+        main(["replay", str(tiny_run_dir), "-o", str(target)])
+    assert stop.value.code in (0, None)
+    page = target.read_text("utf-8")
+    assert 20_000 < len(page) < 3_000_000
+    assert "OpenStreetMap contributors" in page
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    # Nothing is fetched: no src= / href= to another file, no @import, no fetch / XHR.
+    assert not re.search(r"\bsrc\s*=", page)
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs == ["https://www.openstreetmap.org/copyright"]
+    for word in ("@import", "fetch(", "XMLHttpRequest", "innerHTML", "eval(", "document.write"):
+        assert word not in page
+    assert json.loads(_data_block(page))["scenario"] == "tiny"
+    with pytest.raises(SystemExit) as again:
+        main(["replay", str(tiny_run_dir), "-o", str(target)])
+    assert again.value.code == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def _undelta_pairs(values: list[int]) -> np.ndarray:
+    return np.cumsum(np.asarray(values, dtype=np.int64).reshape(-1, 2), axis=0)
+
+
+def test_payload_reproduces_every_leg(tiny_run_dir: Path) -> None:
+    """Decoding the compact payload gives back each leg's vertices (1e-5°) and times (0.1 s)."""
+    run = load_run(tiny_run_dir)
+    payload = build_payload(run)
+    origin = np.asarray(payload["origin"], dtype=np.int64)
+    vertices = (_undelta_pairs(payload["vertices"]) + origin) * QUANTUM_DEG
+    decoded = []
+    for robot in payload["robots"]:
+        for leg in robot["legs"]:
+            indices = np.cumsum(leg["v"])
+            times = run.start_s + np.cumsum(leg["t"]) * TIME_QUANTUM_S
+            decoded.append((robot["id"], vertices[indices], times))
+    assert len(decoded) == len(run.legs)
+    expected = sorted(
+        zip(run.legs["robot_id"], run.legs["depart_s"], range(len(run.legs)), strict=True)
+    )
+    for (robot_id, _, row), (got_id, points, times) in zip(expected, decoded, strict=True):
+        leg = run.legs.iloc[row]
+        assert got_id == robot_id
+        assert points[:, 0] == pytest.approx(np.asarray(leg["lons"]), abs=QUANTUM_DEG)
+        assert points[:, 1] == pytest.approx(np.asarray(leg["lats"]), abs=QUANTUM_DEG)
+        assert times == pytest.approx(np.asarray(leg["times_s"]), abs=TIME_QUANTUM_S)
+    assert len(payload["robots"]) == len(run.robots)
+    assert payload["names"][0] == "" and len(payload["names"]) > 5  # street names from the graph
+    delivered = np.cumsum(payload["orders"]["delivered"])
+    assert len(delivered) == int((run.orders["state"] == "delivered").sum())
+
+
+def test_render_keeps_data_text_out_of_the_markup() -> None:
+    payload = {"scenario": EVIL, "date": "2026-11-25", "robots": [{"id": EVIL}]}
+    page = render_html(payload)
+    assert EVIL not in page
+    assert "<script>window.__pwned" not in page
+    assert json.loads(_data_block(page)) == payload
+    assert "&lt;/script&gt;" in page.split("</title>")[0]  # the <title> is HTML-escaped

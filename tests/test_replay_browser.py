@@ -1,0 +1,162 @@
+"""The HTML replay in a real browser: headless Debian Chromium driven by Playwright.
+
+Skipped when Chromium or Playwright is missing, except in CI (``CI=true``), where that fails.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from sim.replay import write_replay
+from sim.rundir import load_run, load_run_graph
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+EVIL_ID = '<script>window.__pwned = "id"</script><img src=x onerror="window.__pwned=1">'
+EVIL_STREET = '</script><script>window.__pwned = "street"</script><b>Rue</b> & co'
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, launched once for this module."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed")
+    if not CHROMIUM.is_file():
+        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A page of the replay with every console error and uncaught exception collected."""
+
+    def __init__(self, browser: Any, html: Path) -> None:
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1280, "height": 800})
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.goto(html.as_uri())
+        self.page.wait_for_function("() => window.carretaReplay !== undefined")
+
+    def js(self, expression: str, argument: object = None) -> Any:
+        return self.page.evaluate(expression, argument)
+
+    def text(self, selector: str) -> str:
+        return str(self.page.text_content(selector))
+
+
+@pytest.fixture(scope="module")
+def replay_html(tiny_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_replay(tiny_run_dir, tmp_path_factory.mktemp("replay") / "replay.html")
+
+
+def test_robots_move_over_the_day(browser: Any, replay_html: Path, tiny_run_dir: Path) -> None:
+    view = Page(browser, replay_html)
+    start, end = view.js("[window.carretaReplay.start, window.carretaReplay.end]")
+    ids = view.js("window.carretaReplay.robotIds()")
+    assert len(ids) == 3
+    early = np.array(view.js("t => window.carretaReplay.positionsAt(t)", start + 3600))
+    later = np.array(view.js("t => window.carretaReplay.positionsAt(t)", start + 5400))
+    assert early.shape == later.shape == (3, 2)
+    assert np.abs(early - later).max() > 1e-4  # some robot moved by more than ~10 m
+    assert ((early[:, 0] > 3.8) & (early[:, 0] < 3.95) & (early[:, 1] > 43.55)).all()
+    # Seeking the slider moves the clock and the counters.
+    view.page.eval_on_selector(
+        "#slider", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", 34200
+    )
+    assert view.text("#clock") == "09:30"
+    assert view.js("window.carretaReplay.time()") == 34200
+    counters = view.js("window.carretaReplay.countersAt(34200)")
+    assert view.text("#delivered") == str(counters["delivered"])
+    assert view.text("#waiting") == str(counters["waiting"])
+    final = view.js("t => window.carretaReplay.countersAt(t)", end)
+    orders = pd.read_parquet(tiny_run_dir / "orders.parquet")
+    assert final["delivered"] == int((orders["state"] == "delivered").sum())
+    # Play advances the clock.
+    view.page.click("#play")
+    view.page.wait_for_timeout(400)
+    assert view.js("window.carretaReplay.time()") > 34200
+    view.page.click("#play")
+    assert view.errors == []
+
+
+def test_screenshot_shows_streets_and_robots(browser: Any, replay_html: Path) -> None:
+    view = Page(browser, replay_html)
+    view.js("window.carretaReplay.seek(34200)")
+    picture = Image.open(io.BytesIO(view.page.locator("#map").screenshot())).convert("RGB")
+    pixels = np.asarray(picture).reshape(-1, 3)
+    colours = {tuple(p) for p in pixels[:: max(1, len(pixels) // 200_000)]}
+    assert len(colours) > 100, f"only {len(colours)} colours: blank map?"
+    background = np.all(pixels == (247, 247, 245), axis=1).mean()
+    assert 0.3 < background < 0.99  # mostly background, but streets drawn on it
+    state_colours = {(31, 119, 180), (44, 160, 44), (158, 158, 158), (142, 68, 173)}
+    assert colours & state_colours, "no robot drawn"
+    assert "OpenStreetMap contributors" in view.text("#attribution")
+    assert view.page.locator("#attribution").is_visible()
+    assert view.errors == []
+
+
+def _poisoned_run(run_dir: Path, folder: Path) -> tuple[Path, str]:
+    """A copy of the run whose first robot's id is ``EVIL_ID``; returns it and the old id."""
+    shutil.copytree(run_dir, folder)
+    robots = pd.read_parquet(folder / "robots.parquet")
+    victim = str(robots["robot_id"].iloc[0])
+    for name in ("robots", "legs", "events", "orders"):
+        table = pd.read_parquet(folder / f"{name}.parquet")
+        table["robot_id"] = table["robot_id"].astype(object).replace(victim, EVIL_ID)
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder, victim
+
+
+def test_text_from_the_data_never_runs(browser: Any, tiny_run_dir: Path, tmp_path: Path) -> None:
+    run_dir, _ = _poisoned_run(tiny_run_dir, tmp_path / "run")
+    graph = load_run_graph(load_run(run_dir))
+    assert graph is not None
+    graph = graph.copy()
+    for _, _, data in graph.edges(data=True):
+        data["name"] = EVIL_STREET
+    html = write_replay(run_dir, tmp_path / "replay.html", graph=graph)
+    view = Page(browser, html)
+    ids = view.js("window.carretaReplay.robotIds()")
+    assert EVIL_ID in ids
+    index = ids.index(EVIL_ID)
+    start, end = view.js("[window.carretaReplay.start, window.carretaReplay.end]")
+    moment = next(
+        t
+        for t in range(int(start), int(end), 30)
+        if view.js("t => window.carretaReplay.statesAt(t)", t)[index] == "driving"
+    )
+    view.js("t => window.carretaReplay.seek(t)", moment)
+    x, y = view.js("id => window.carretaReplay.screenPositionOf(id)", EVIL_ID)
+    view.page.mouse.click(x, y)
+    assert view.page.locator("#info").is_visible()
+    assert view.text("#info-id") == EVIL_ID  # shown as text, literally
+    assert view.text("#info-street") == EVIL_STREET
+    assert view.js("typeof window.__pwned") == "undefined"
+    assert view.js("document.querySelectorAll('img, b').length") == 0
+    assert view.errors == []
