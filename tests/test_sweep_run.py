@@ -1,0 +1,265 @@
+"""Running sweeps: identical tables from every executor, resume after SIGKILL, Dask worker loss.
+
+The sweep is the tiny scenario shortened to ~30 orders over 2.5 h (runs of well under a second
+after the street graph is loaded), 2 fleet sizes × 2 dispatch policies × 2 replicates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from sim.cli import main
+from sim.engine import simulate
+from sim.sweep_executors import DaskExecutor, InProcessExecutor
+from sim.sweep_load import load_sweep
+from sim.sweep_runner import SweepSummary, run_sweep
+from sim.sweep_worker import RunOutcome
+
+distributed = pytest.importorskip("distributed")
+
+PROJECT = Path(__file__).resolve().parents[1]
+TINY = PROJECT / "scenarios" / "tiny.yaml"
+SWEEP: dict[str, Any] = {
+    "name": "test-sweep",
+    "base": str(TINY),
+    "seed": 11,
+    "replicates": 2,
+    "overrides": {"demand.orders_per_day": 30, "simulation.duration_h": 2.5},
+    "grid": {"fleet.robots[0].count": [2, 3], "dispatch.policy": ["nearest_idle", "batch"]},
+}
+RUNS = 8
+
+
+def write_sweep(folder: Path, changes: dict[str, Any] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**SWEEP, **(changes or {})}, sort_keys=False), "utf-8")
+    return path
+
+
+def runs_table(out: Path) -> pd.DataFrame:
+    """The runs table without the columns that measure time."""
+    return pd.read_parquet(out / "runs.parquet").drop(columns=["wall_time_s"])
+
+
+def run_folders(out: Path) -> list[str]:
+    return sorted(
+        entry.name for entry in (out / "runs").iterdir() if not entry.name.startswith(".")
+    )
+
+
+def cli(*args: str) -> int:
+    with pytest.raises(SystemExit) as caught:
+        main([*args])
+    return int(caught.value.code or 0)
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sweep(tmp_path_factory.mktemp("sweep"))
+
+
+@pytest.fixture(scope="module")
+def reference(sweep_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sweep run in this process, one run after the other."""
+    out = tmp_path_factory.mktemp("reference") / "out"
+    summary = run_sweep(load_sweep(sweep_file), out, executor=InProcessExecutor())
+    assert (summary.completed, summary.failed, summary.exit_code) == (RUNS, 0, 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A real Dask cluster: 2 single-threaded worker processes on loopback."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as local,
+        distributed.Client(local) as client,
+    ):
+        yield client
+
+
+def test_sweep_folder_holds_table_runs_and_provenance(reference: Path, sweep_file: Path) -> None:
+    table = pd.read_parquet(reference / "runs.parquet")
+    sweep = load_sweep(sweep_file)
+    assert list(table["run_id"]) == [run.run_id for run in sweep.runs]
+    assert list(table.columns[:5]) == [
+        "run_id", "replicate", "seed", "fleet.robots[0].count", "dispatch.policy",
+    ]  # fmt: skip
+    assert (table["status"] == "completed").all() and table["error"].isna().all()
+    assert table["orders_delivered"].gt(0).all()
+    assert run_folders(reference) == sorted(table["run_id"])
+    manifest = json.loads((reference / "manifest.json").read_text("utf-8"))
+    assert manifest["status"] == "completed" and manifest["runs_completed"] == RUNS
+    assert yaml.safe_load((reference / "sweep.resolved.yaml").read_text("utf-8"))["seed"] == 11
+    # A run in the sweep equals the same scenario simulated alone (graph loaded afresh).
+    run = sweep.runs[3]
+    alone = simulate(sweep.scenario_for(run), seed=run.seed)
+    stored = json.loads((reference / "runs" / run.run_id / "kpis.json").read_text("utf-8"))
+    assert stored["orders_delivered"] == sum(o.state.value == "delivered" for o in alone.orders)
+    row = table.set_index("run_id").loc[run.run_id]
+    assert row["orders_delivered"] == stored["orders_delivered"]
+    assert row["robot_km"] == stored["robot_km"]
+
+
+def test_local_pool_gives_the_identical_table(
+    reference: Path, sweep_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "pool"
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--workers", "2") == 0
+    pd.testing.assert_frame_equal(runs_table(out), runs_table(reference))
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["sessions"][0]["executor"].startswith("process pool (2 workers")
+
+
+def test_dask_cluster_gives_the_identical_table(
+    reference: Path, sweep_file: Path, tmp_path: Path, cluster: Any
+) -> None:
+    out = tmp_path / "dask"
+    address = cluster.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--scheduler", address) == 0
+    pd.testing.assert_frame_equal(runs_table(out), runs_table(reference))
+    seeds = {
+        json.loads((out / "runs" / name / "manifest.json").read_text("utf-8"))["seed"]
+        for name in run_folders(out)
+    }
+    assert len(seeds) == 2  # two replicate seeds, shared by every combination
+
+
+def test_dask_worker_killed_during_sweep_still_completes(
+    reference: Path, sweep_file: Path, tmp_path: Path, cluster: Any
+) -> None:
+    out = tmp_path / "killed-worker"
+    first = threading.Event()
+    seen: list[RunOutcome] = []
+    finished: list[SweepSummary] = []
+
+    def progress(outcome: RunOutcome, counts: dict[str, int]) -> None:
+        seen.append(outcome)
+        first.set()
+
+    def sweep() -> None:
+        finished.append(
+            run_sweep(
+                load_sweep(sweep_file), out, executor=DaskExecutor(cluster), on_progress=progress
+            )
+        )
+
+    thread = threading.Thread(target=sweep)
+    thread.start()
+    assert first.wait(timeout=180), "no run finished"
+    busy = [address for address, keys in cluster.processing().items() if keys]
+    assert busy, "no worker had a task left to lose"
+    victim = cluster.run(os.getpid, workers=[busy[0]])[busy[0]]
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    summary = finished[0]
+    assert (summary.completed, summary.failed, summary.exit_code) == (RUNS, 0, 0)
+    assert len(seen) == RUNS
+    pd.testing.assert_frame_equal(runs_table(out), runs_table(reference))
+    assert run_folders(out) == sorted(runs_table(reference)["run_id"])
+    # The nanny brought the killed worker back.
+    cluster.wait_for_workers(2, timeout=60)
+    assert victim not in cluster.run(os.getpid).values()
+
+
+def test_sweep_killed_with_sigkill_then_resumed_matches(
+    reference: Path, sweep_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "interrupted"
+    command = [sys.executable, "-m", "sim.cli", "sweep", str(sweep_file), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            done = [
+                p for p in (out / "runs").glob("*/kpis.json") if not p.parent.name.startswith(".")
+            ]
+            if done:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the sweep ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    completed_before = len(run_folders(out))
+    assert 1 <= completed_before < RUNS
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--no-progress") == 0
+    assert run_folders(out) == sorted(runs_table(reference)["run_id"])  # each run exactly once
+    assert not [entry for entry in (out / "runs").iterdir() if entry.name.startswith(".")]
+    pd.testing.assert_frame_equal(runs_table(out), runs_table(reference))
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert [s["runs_skipped"] for s in manifest["sessions"]][-1] == completed_before
+    assert manifest["status"] == "completed"
+
+
+def test_failing_run_is_recorded_exit_1_and_retried_on_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A hub 50 km away from the street network: valid scenario, but the run cannot start.
+    sweep_file = write_sweep(tmp_path, {"replicates": 1, "grid": {"hubs[0].lon": [3.8812, 4.5]}})
+    out = tmp_path / "out"
+    assert cli("sweep", str(sweep_file), "--out", str(out)) == 1
+    table = pd.read_parquet(out / "runs.parquet")
+    assert list(table["status"]) == ["completed", "failed"]
+    assert (
+        "ScenarioError" in table["error"].iloc[1]
+        and "from the nearest street" in table["error"].iloc[1]
+    )
+    assert pd.isna(table["orders_delivered"].iloc[1])
+    assert "failed" in capsys.readouterr().err
+    first_run = out / "runs" / table["run_id"].iloc[0]
+    stamp = (first_run / "kpis.json").stat().st_mtime_ns
+    assert cli("sweep", str(sweep_file), "--out", str(out)) == 1  # retried, fails again
+    assert (first_run / "kpis.json").stat().st_mtime_ns == stamp  # the completed run was kept
+    assert len(run_folders(out)) == 1
+
+
+def test_another_sweep_is_refused_and_nothing_changes(
+    reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = write_sweep(tmp_path / "other", {"seed": 12})
+    before = {path: path.stat().st_mtime_ns for path in reference.rglob("*")}
+    assert cli("sweep", str(other), "--out", str(reference)) == 2
+    err = capsys.readouterr().err
+    assert "holds the results of another sweep" in err and "'seed'" in err
+    assert err.count("\n") == 1
+    assert {path: path.stat().st_mtime_ns for path in reference.rglob("*")} == before
+    folder = tmp_path / "not-a-sweep"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine", "utf-8")
+    assert cli("sweep", str(other), "--out", str(folder)) == 2
+    assert "is not a sweep folder" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
+def test_sweep_report_prints_means_and_intervals(
+    reference: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("sweep-report", str(reference), "--kpi", "orders_delivered") == 0
+    out = capsys.readouterr().out
+    assert "8 runs (8 completed, 0 failed, 0 pending)" in out
+    assert "fleet.robots[0].count=3  dispatch.policy=batch  (2 runs)" in out
+    assert out.count("95 % CI [") == 4
+    assert cli("sweep-report", str(reference.parent)) == 2

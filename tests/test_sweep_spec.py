@@ -1,0 +1,300 @@
+"""Sweep files: validation messages, expansion, stable run ids and seeds, sampling, the report.
+
+These tests never simulate: the base scenario is read and validated, the street graph is not
+loaded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.sweep_load import load_sweep
+from sim.sweep_report import summarise_runs
+from sim.sweep_spec import (
+    SampleSpec,
+    SweepError,
+    expand_runs,
+    replicate_seed,
+    run_id,
+    sample_points,
+)
+
+PROJECT = Path(__file__).resolve().parents[1]
+TINY = PROJECT / "scenarios" / "tiny.yaml"
+
+
+def write_sweep(folder: Path, body: dict[str, Any], name: str = "sweep.yaml") -> Path:
+    """Write a sweep file over scenarios/tiny.yaml (unless ``body`` names another base)."""
+    path = folder / name
+    path.write_text(
+        yaml.safe_dump({"base": str(TINY), "seed": 7, **body}, sort_keys=False), "utf-8"
+    )
+    return path
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        load_sweep(path)
+    return str(caught.value)
+
+
+def test_grid_expands_full_factorial_with_replicates(tmp_path: Path) -> None:
+    grid: dict[str, list[Any]] = {
+        "fleet.robots[0].count": [2, 3, 4],
+        "dispatch.policy": ["nearest_idle", "batch"],
+    }
+    sweep = load_sweep(write_sweep(tmp_path, {"replicates": 2, "grid": grid}))
+    assert len(sweep.runs) == 3 * 2 * 2
+    combos = [tuple(run.params.values()) for run in sweep.runs[::2]]
+    assert combos == list(itertools.product(*grid.values()))  # last path varies fastest
+    assert [run.replicate for run in sweep.runs[:4]] == [0, 1, 0, 1]
+    assert len({run.run_id for run in sweep.runs}) == len(sweep.runs)
+    assert sweep.name == "sweep"
+    scenario = sweep.scenario_for(sweep.runs[-1])
+    assert scenario.fleet.robots[0].count == 4 and scenario.dispatch.policy == "batch"
+
+
+def test_seed_depends_on_replicate_only_common_random_numbers(tmp_path: Path) -> None:
+    grid = {"fleet.robots[0].count": [2, 3], "dispatch.policy": ["nearest_idle", "tours"]}
+    sweep = load_sweep(write_sweep(tmp_path, {"replicates": 3, "grid": grid}))
+    by_replicate: dict[int, set[int]] = {}
+    for run in sweep.runs:
+        by_replicate.setdefault(run.replicate, set()).add(run.seed)
+    assert all(len(seeds) == 1 for seeds in by_replicate.values())
+    assert len({seeds.pop() for seeds in by_replicate.values()}) == 3
+    assert sweep.runs[0].seed == replicate_seed(7, 0)
+    assert replicate_seed(8, 0) != replicate_seed(7, 0)
+
+
+def test_adding_a_value_keeps_existing_run_ids_and_seeds(tmp_path: Path) -> None:
+    small = {"replicates": 2, "grid": {"fleet.robots[0].count": [2, 3]}}
+    large = {"replicates": 3, "grid": {"fleet.robots[0].count": [1, 2, 3, 5]}}
+    before = {run.run_id: run for run in load_sweep(write_sweep(tmp_path, small, "a.yaml")).runs}
+    after = {run.run_id: run for run in load_sweep(write_sweep(tmp_path, large, "b.yaml")).runs}
+    assert set(before) < set(after)
+    for identifier, run in before.items():
+        assert after[identifier] == run
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,6}(\.[a-z]{1,6}){0,2}", fullmatch=True),
+        st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=5)),
+        max_size=5,
+    ),
+    st.integers(min_value=0, max_value=100),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=60, deadline=None)
+def test_run_id_ignores_key_order(params: dict[str, Any], replicate: int, rng: Any) -> None:
+    items = list(params.items())
+    rng.shuffle(items)
+    assert run_id(dict(items), replicate) == run_id(params, replicate)
+    assert run_id(params, replicate) != run_id(params, replicate + 1)
+
+
+def test_samples_are_reproducible_typed_and_stratified() -> None:
+    spec = SampleSpec(method="lhs", n=10, ranges={"a": (0.0, 1.0), "b": (2, 11)})
+    points = sample_points(spec, sweep_seed=3)
+    assert points == sample_points(spec, sweep_seed=3)
+    assert points != sample_points(spec, sweep_seed=4)
+    assert all(isinstance(p["a"], float) and isinstance(p["b"], int) for p in points)
+    # A Latin hypercube: each tenth of each range holds exactly one point.
+    assert sorted(math.floor(p["a"] * 10) for p in points) == list(range(10))
+    assert sorted(p["b"] for p in points) == list(range(2, 12))
+
+
+def test_random_sample_prefix_does_not_depend_on_n() -> None:
+    few = SampleSpec(method="random", n=3, ranges={"x": (1.5, 2.5)})
+    many = SampleSpec(method="random", n=8, ranges={"x": (1.5, 2.5)})
+    first = sample_points(many, sweep_seed=1)
+    assert sample_points(few, sweep_seed=1) == first[:3]
+    assert all(1.5 <= p["x"] < 2.5 for p in first)
+
+
+def test_sample_is_crossed_with_grid_and_integer_repeats_collapse(tmp_path: Path) -> None:
+    body = {
+        "grid": {"dispatch.policy": ["nearest_idle", "batch"]},
+        "sample": {"method": "random", "n": 20, "ranges": {"fleet.robots[0].count": [1, 2]}},
+    }
+    sweep = load_sweep(write_sweep(tmp_path, body))
+    combos = {
+        (run.params["dispatch.policy"], run.params["fleet.robots[0].count"]) for run in sweep.runs
+    }
+    assert combos == {("nearest_idle", 1), ("nearest_idle", 2), ("batch", 1), ("batch", 2)}
+    assert len(sweep.runs) == 4
+    assert sweep.parameter_paths == ["dispatch.policy", "fleet.robots[0].count"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {"grid": {"fleet.robots[0].count": [2, -1]}},
+            "sweep.yaml: grid['fleet.robots[0].count']: the value -1 makes the base scenario "
+            "invalid: fleet.robots[0].count: must be at least 0 (set by override)",
+        ),
+        (
+            {"grid": {"dispatch.policy": ["batch", "fastest"]}},
+            "sweep.yaml: grid['dispatch.policy']: the value fastest makes the base scenario "
+            "invalid: dispatch.policy: must be one of",
+        ),
+        (
+            {"grid": {"fleet.robotz[0].count": [2]}},
+            "sweep.yaml: grid['fleet.robotz[0].count']: the value 2 makes the base scenario "
+            "invalid: fleet.robotz[0].count: cannot override: fleet.robotz is empty",
+        ),
+        (
+            {"grid": {"dispatch.polcy": ["batch"]}},
+            "sweep.yaml: grid['dispatch.polcy']: the value batch makes the base scenario "
+            "invalid: dispatch: unknown field 'polcy' (did you mean 'policy'?)",
+        ),
+        (
+            {"grid": {"fleet.robots[3].count": [2]}},
+            "sweep.yaml: grid['fleet.robots[3].count']: the value 2 makes the base scenario "
+            "invalid: fleet.robots[3].count: cannot override",
+        ),
+        (
+            {"grid": {"fleet..count": [2]}},
+            "sweep.yaml: grid['fleet..count']: is not a field path",
+        ),
+        (
+            {"grid": {"simulation.seed": [1, 2]}},
+            "sweep.yaml: grid['simulation.seed']: is set by the sweep",
+        ),
+        (
+            {"grid": {"dispatch.policy": ["batch", "batch"]}},
+            "sweep.yaml: grid['dispatch.policy']: lists batch more than once",
+        ),
+        (
+            {"grid": {"dispatch.policy": []}},
+            "sweep.yaml: grid['dispatch.policy']: must have at least one item",
+        ),
+        (
+            {"replicate": 3},
+            "sweep.yaml: unknown field 'replicate' (did you mean 'replicates'?)",
+        ),
+        ({"replicates": 0}, "sweep.yaml: replicates: must be at least 1"),
+        (
+            {"overrides": {"demand.orders_per_day": -5}},
+            "sweep.yaml: overrides: this value makes the base scenario invalid: "
+            "demand.orders_per_day: must be at least 0",
+        ),
+        (
+            {"overrides": {"dispatch.policy": "batch"}, "grid": {"dispatch.policy": ["tours"]}},
+            "sweep.yaml: grid['dispatch.policy']: is already set in overrides['dispatch.policy']",
+        ),
+        (
+            {"sample": {"n": 4, "ranges": {"fleet.robots[0].speed_kph": [5.0, 2.0]}}},
+            "sweep.yaml: sample.ranges['fleet.robots[0].speed_kph']: low (5.0) must be less than",
+        ),
+        (
+            {"sample": {"n": 4, "ranges": {"fleet.robots[0].speed_kph": [-1.0, 2.0]}}},
+            "sweep.yaml: sample.ranges['fleet.robots[0].speed_kph']: the bound -1.0 makes the "
+            "base scenario invalid: fleet.robots[0].speed_kph: must be greater than 0",
+        ),
+        (
+            {"sample": {"n": 4, "ranges": {"fleet.robots[0].count": [1, "many"]}}},
+            "sweep.yaml: sample.ranges['fleet.robots[0].count'][1]: must be a number",
+        ),
+        (
+            {
+                "grid": {
+                    "demand.parcel_weight_kg.max_kg": [30, 80],
+                    "fleet.robots[0].payload_kg": [100, 50],
+                }
+            },
+            "sweep.yaml: grid: the combination demand.parcel_weight_kg.max_kg=80, "
+            "fleet.robots[0].payload_kg=50 makes the base scenario invalid: "
+            "demand.parcel_weight_kg.max_kg: a 80 kg parcel exceeds every robot's payload_kg",
+        ),
+    ],
+)
+def test_bad_sweeps_name_file_field_and_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: dict[str, Any], expected: str
+) -> None:
+    write_sweep(tmp_path, body)
+    monkeypatch.chdir(tmp_path)
+    message = error_of(Path("sweep.yaml"))
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_missing_base_is_reported_against_the_sweep_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("base: nowhere.yaml\nseed: 1\n", "utf-8")
+    message = error_of(path)
+    assert message == f"{tmp_path / 'nowhere.yaml'}: no such file"
+    (tmp_path / "e.yaml").write_text("# nothing\n", "utf-8")
+    assert "a sweep needs at least base and seed" in error_of(tmp_path / "e.yaml")
+    (tmp_path / "l.yaml").write_text("- 1\n", "utf-8")
+    assert "top level must be a mapping" in error_of(tmp_path / "l.yaml")
+    with pytest.raises(SweepError):
+        load_sweep(tmp_path / "l.yaml")
+
+
+def test_cli_bad_sweep_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_sweep(tmp_path, {"grid": {"fleet.robots[0].count": [2, -1]}})
+    with pytest.raises(SystemExit) as caught:
+        main(["sweep", str(path), "--out", str(tmp_path / "out")])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"carreta: error: {path}: grid[")
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_dry_run_lists_runs_without_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_sweep(tmp_path, {"replicates": 2, "grid": {"dispatch.policy": ["batch", "tours"]}})
+    with pytest.raises(SystemExit) as caught:
+        main(["sweep", str(path), "--dry-run"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    for run in expand_runs(load_sweep(path).spec):
+        assert f"{run.run_id}  " in out and str(run.seed) in out
+    assert "dispatch.policy=tours" in out and "4 runs (2 combination(s) × 2 replicate(s))" in out
+
+
+def test_sample_sweep_file_is_valid() -> None:
+    sweep = load_sweep(PROJECT / "scenarios" / "sweep_fleet_size.yaml")
+    assert len(sweep.runs) >= 8
+    assert {"fleet.robots[0].count", "dispatch.policy"} <= set(sweep.parameter_paths)
+
+
+def test_summary_gives_student_t_intervals_per_combination() -> None:
+    table = pd.DataFrame(
+        {
+            "run_id": list("abcdefg"),
+            "replicate": [0, 1, 2, 0, 1, 2, 3],
+            "seed": [1, 2, 3, 1, 2, 3, 4],
+            "fleet.robots[0].count": [2, 2, 2, 3, 3, 3, 3],
+            "status": ["completed"] * 6 + ["failed"],
+            "error": [None] * 6 + ["boom"],
+            "orders_delivered": [10.0, 12.0, 14.0, 20.0, 20.0, 23.0, np.nan],
+        }
+    )
+    summary = summarise_runs(table, kpis=["orders_delivered"])
+    assert list(summary["fleet.robots[0].count"]) == [2, 3]
+    assert list(summary["runs"]) == [3, 3]  # the failed run does not count
+    first = summary.iloc[0]
+    half = stats.t.ppf(0.975, 2) * 2.0 / math.sqrt(3)  # sd of 10, 12, 14 is 2
+    assert first["orders_delivered_mean"] == pytest.approx(12.0)
+    assert first["orders_delivered_ci_low"] == pytest.approx(12.0 - half)
+    assert first["orders_delivered_ci_high"] == pytest.approx(12.0 + half)
