@@ -86,8 +86,10 @@ def main() -> None:
     wall = statistics.median(walls)
     memory = peak_rss_mb()
     run_rate = statistics.median(events)
-    print(f"policy {policy}: {args.robots} robots, {kpis['orders_created']:,} orders created, "
-          f"{kpis['orders_delivered']:,} delivered, {result.sim_events:,} SimPy events")
+    print(
+        f"policy {policy}: {args.robots} robots, {kpis['orders_created']:,} orders created, "
+        f"{kpis['orders_delivered']:,} delivered, {result.sim_events:,} SimPy events"
+    )
     print(f"timings of the last run: {result.timings}")
     rows = [
         ("wall time of the day (median)", f"{wall:.1f} s", "≤ 60 s", wall <= 60),

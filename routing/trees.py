@@ -61,7 +61,8 @@ def shortest_path_tree(
     graph = compiled.csr_matrix()
     if reverse:
         graph = graph.transpose().tocsr()
-    dist, pred = dijkstra(graph, indices=root, return_predecessors=True)
+    dist_rows, pred_rows = dijkstra(graph, indices=[root], return_predecessors=True)
+    dist, pred = dist_rows[0], pred_rows[0].astype(np.int64)
     # scipy stores zero weights as a tiny number: recompute the exact weights along the tree.
     has_parent = pred >= 0
     nodes = np.flatnonzero(has_parent)

@@ -83,9 +83,13 @@ def run_command(
     """Simulate the scenario's day and write a results folder; print the KPIs."""
     scenario = load_scenario(scenario_file)
     run_seed = scenario.simulation.seed if seed is None else seed
-    target = out if out is not None else default_run_dir(scenario.outputs.dir, scenario.name, run_seed)
+    target = (
+        out if out is not None else default_run_dir(scenario.outputs.dir, scenario.name, run_seed)
+    )
     if target.exists():  # fail before simulating, not after
-        typer.echo(f"carreta: error: {target} already exists: results are never overwritten", err=True)
+        typer.echo(
+            f"carreta: error: {target} already exists: results are never overwritten", err=True
+        )
         raise typer.Exit(2)
     bar = tqdm(
         total=100,
@@ -115,4 +119,3 @@ def run_command(
     )
     typer.echo(f"results: {written}")
     typer.echo("Street network © OpenStreetMap contributors (ODbL).")
-

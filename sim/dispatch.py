@@ -31,11 +31,10 @@ import simpy
 from scipy.optimize import linear_sum_assignment
 
 from routing.errors import NoRouteError
-from sim.energy import drive_energy_wh
+from sim.reach import Reach, build_reach
 from sim.records import EventLog, Order, OrderState, Tour
 from sim.robot import ChargeRequest, Robot
 from sim.scenario import Dispatch
-from sim.reach import Reach, build_reach
 from sim.tours import TourProblem, Vehicle, plan_tours
 
 _INFEASIBLE = 1e12
@@ -189,9 +188,9 @@ class Dispatcher:
                 lateness = max(delivered - order.due_s, 0.0)
                 cost[r, o] = 1000.0 * lateness + trip[0]
         rows, cols = linear_sum_assignment(cost)
-        for r, o in zip(rows, cols, strict=True):
-            if cost[r, o] < _INFEASIBLE and self._affordable(robots[r], [orders[o]]):
-                self._send(robots[r], [orders[o]])
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            if cost[row, col] < _INFEASIBLE and self._affordable(robots[row], [orders[col]]):
+                self._send(robots[row], [orders[col]])
         for r, robot in enumerate(robots):
             if robot.robot_id in self.idle[robot.hub.hub_id] and np.all(cost[r] >= _INFEASIBLE):
                 self._charge_if_short(robot, orders)

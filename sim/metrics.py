@@ -126,8 +126,12 @@ def robots_table(result: SimulationResult) -> pd.DataFrame:
 
 def legs_table(result: SimulationResult) -> pd.DataFrame:
     """One row per leg driven, with its node path, vertex times (s) and coordinates."""
-    lon_of = dict(zip(result.world.node_lonlat[0].tolist(), result.world.node_lonlat[1], strict=True))
-    lat_of = dict(zip(result.world.node_lonlat[0].tolist(), result.world.node_lonlat[2], strict=True))
+    lon_of = dict(
+        zip(result.world.node_lonlat[0].tolist(), result.world.node_lonlat[1], strict=True)
+    )
+    lat_of = dict(
+        zip(result.world.node_lonlat[0].tolist(), result.world.node_lonlat[2], strict=True)
+    )
     records = []
     for leg in result.legs:
         nodes = leg.nodes.tolist()

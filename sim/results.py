@@ -9,7 +9,7 @@ Layout of a run directory::
     robots.parquet          one row per robot
     events.parquet          one row per event (if outputs.events)
     legs.parquet            one row per leg driven, with node path, times and coordinates
-    trips.geojson           robots' trajectories with per-vertex timestamps (if outputs.trips_geojson)
+    trips.geojson           trajectories with per-vertex times (if outputs.trips_geojson)
 
 Everything is first written into a hidden temporary sibling folder, which is then renamed into
 place: a crash leaves either no run directory or a complete one.

@@ -7,6 +7,7 @@ back and, when its battery is low, queues for one of the hub's chargers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -140,7 +141,7 @@ class Robot:
             If a stop cannot be reached or left.
         """
         nodes = [self.hub.node, *(order.node for order in tour.orders), self.hub.node]
-        return [self.router.route(a, b) for a, b in zip(nodes[:-1], nodes[1:], strict=True)]
+        return [self.router.route(a, b) for a, b in itertools.pairwise(nodes)]
 
     def tour_energy_wh(self, routes: list[Route]) -> float:
         """Energy the legs need, in Wh."""

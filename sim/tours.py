@@ -31,7 +31,7 @@ def _compiled(function: F) -> F:
         from numba import njit
     except ImportError:  # pragma: no cover - exercised where numba is absent
         return function
-    return njit(cache=True)(function)  # type: ignore[no-any-return]
+    return njit(cache=True)(function)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,21 @@ def _tour_cost(stops, count, travel, due, now, load_s, service_s):  # type: igno
 
 @_compiled
 def _insertion(  # type: ignore[no-untyped-def]
-    sequence, travel, due, weight, now, load_s, service_s, late_weight,
-    max_stops, payload, budget, tours, lengths, loads, costs,
+    sequence,
+    travel,
+    due,
+    weight,
+    now,
+    load_s,
+    service_s,
+    late_weight,
+    max_stops,
+    payload,
+    budget,
+    tours,
+    lengths,
+    loads,
+    costs,
 ):
     """Insert the stops of ``sequence`` one by one where they cost least (in place)."""
     capacity = tours.shape[1]
@@ -144,8 +157,21 @@ def _insertion(  # type: ignore[no-untyped-def]
 
 @_compiled
 def _local_search(  # type: ignore[no-untyped-def]
-    travel, due, weight, now, load_s, service_s, late_weight,
-    max_stops, payload, budget, tours, lengths, loads, costs, iterations,
+    travel,
+    due,
+    weight,
+    now,
+    load_s,
+    service_s,
+    late_weight,
+    max_stops,
+    payload,
+    budget,
+    tours,
+    lengths,
+    loads,
+    costs,
+    iterations,
 ):
     """2-opt and relocate moves, first improvement, at most ``iterations`` applied (in place)."""
     capacity = tours.shape[1]

@@ -25,11 +25,11 @@ def day_origin_unix_s(date: dt.date, *, timezone: dt.tzinfo = TIMEZONE) -> float
 def trips_features(legs: pd.DataFrame, *, origin_unix_s: float) -> dict[str, object]:
     """A GeoJSON FeatureCollection of the legs (see the module docstring)."""
     features = []
-    for leg in legs.itertuples(index=False):
-        stamps = [origin_unix_s + float(t) for t in leg.times_s]
+    for leg in legs.to_dict("records"):
+        stamps = [origin_unix_s + float(t) for t in leg["times_s"]]
         coordinates = [
             [float(lon), float(lat), 0.0, stamp]
-            for lon, lat, stamp in zip(leg.lons, leg.lats, stamps, strict=True)
+            for lon, lat, stamp in zip(leg["lons"], leg["lats"], stamps, strict=True)
         ]
         if len(coordinates) == 1:  # a LineString needs two positions
             coordinates.append(list(coordinates[0]))
@@ -39,11 +39,11 @@ def trips_features(legs: pd.DataFrame, *, origin_unix_s: float) -> dict[str, obj
                 "type": "Feature",
                 "geometry": {"type": "LineString", "coordinates": coordinates},
                 "properties": {
-                    "robot_id": leg.robot_id,
-                    "kind": leg.kind,
+                    "robot_id": leg["robot_id"],
+                    "kind": leg["kind"],
                     "depart": _iso(stamps[0]),
                     "arrive": _iso(stamps[-1]),
-                    "length_m": float(leg.length_m),
+                    "length_m": float(leg["length_m"]),
                     "timestamps": stamps,
                 },
             }
