@@ -217,11 +217,11 @@ def simulate(
     }
     dispatcher = Dispatcher(env, scenario.dispatch, log)
     robots = _build_robots(env, scenario, world, hubs, dispatcher, log, legs)
+    routers = {id(robot.router): robot.router for robot in robots}
+    routing_before = sum(router.query_s for router in routers.values())
     for seq, order in enumerate(orders):
         order.seq = seq
     dispatcher.prepare(orders)
-    routers = {id(robot.router): robot.router for robot in robots}
-    routing_before = sum(router.query_s for router in routers.values())
     timings["setup_s"] = time.perf_counter() - started - sum(timings.values())
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())
