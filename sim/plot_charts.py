@@ -157,6 +157,19 @@ def confidence_table(
     return table.drop(columns="sd")
 
 
+_UNITS = {"_min": "min", "_eur": "EUR", "_kwh": "kWh", "_kg": "kg", "_h": "h", "_km": "km"}
+
+
+def kpi_label(kpi: str) -> str:
+    """A KPI name as an axis label with its unit: ``energy_cost_eur`` → ``energy cost [EUR]``."""
+    for suffix, unit in _UNITS.items():
+        if kpi.endswith(suffix):
+            return f"{kpi[: -len(suffix)].replace('_', ' ')} [{unit}]"
+    if kpi.endswith("_rate") or kpi == "utilisation":
+        return f"{kpi.replace('_', ' ')} [%]"
+    return kpi.replace("_", " ")
+
+
 def plot_kpi_sweep(
     runs: pd.DataFrame,
     x: str,
@@ -167,7 +180,11 @@ def plot_kpi_sweep(
     description: str = "",
     title: str = "",
 ) -> Path:
-    """``kpi`` against parameter ``x``: replicate points, mean line and 95 % confidence band."""
+    """``kpi`` against parameter ``x``: replicate points, mean line and 95 % confidence band.
+
+    Each combination of the ``by`` parameters gets its own line; rates are shown in percent
+    and their bands clipped to [0, 100] %.
+    """
     percent = kpi.endswith("_rate") or kpi == "utilisation"
     scale = 100.0 if percent else 1.0
     table = confidence_table(runs, x, kpi, by=by)
@@ -177,33 +194,35 @@ def plot_kpi_sweep(
     for i, (key, group) in enumerate(groups):
         colour = f"C{i}"
         values = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{b}={k}" for b, k in zip(by or [], values, strict=True))
-        ax.fill_between(group[x], group["low"] * scale, group["high"] * scale, color=colour,
-                        alpha=0.2, linewidth=0)  # fmt: skip
-        ax.plot(
-            group[x],
-            group["mean"] * scale,
-            "o-",
-            color=colour,
-            linewidth=2,
-            label=(label + " — " if label else "") + "mean, 95 % confidence band",
-        )
+        label = ", ".join(str(k) for k in values) if by else "mean"
+        low, high = group["low"] * scale, group["high"] * scale
+        if percent:
+            low, high = low.clip(0.0, 100.0), high.clip(0.0, 100.0)
+        ax.fill_between(group[x], low, high, color=colour, alpha=0.18, linewidth=0)
+        ax.plot(group[x], group["mean"] * scale, "o-", color=colour, linewidth=2, label=label)
         mask = np.ones(len(runs), bool)
         for b, k in zip(by or [], values, strict=True):
             mask &= (runs[b] == k).to_numpy()
-        ax.scatter(runs.loc[mask, x], runs.loc[mask, kpi] * scale, s=14, color=colour,
-                   alpha=0.45, linewidths=0, label="replicates" if i == 0 else None)  # fmt: skip
+        ax.scatter(runs.loc[mask, x], runs.loc[mask, kpi] * scale, s=16, color=colour,
+                   alpha=0.5, linewidths=0)  # fmt: skip
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
     if pd.api.types.is_integer_dtype(runs[x]):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(x)
-    ax.set_ylabel(f"{kpi}" + (f"\n{description}" if description else ""), fontsize=10)
+    ax.set_ylabel(kpi_label(kpi))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, title=", ".join(by) if by else None, title_fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     replicates = int(table["n"].max()) if len(table) else 0
-    ax.set_title(title or f"{kpi} against {x} ({replicates} replicates per point)", fontsize=13)
+    fig.suptitle(
+        title or f"{kpi_label(kpi).split(' [')[0].capitalize()} against {x}",
+        fontsize=13, x=0.02, ha="left",
+    )  # fmt: skip
+    subtitle = f"lines: mean; bands: 95 % confidence interval; dots: the {replicates} replicates"
+    if description:
+        subtitle = f"{description}\n{subtitle}"
+    ax.set_title(subtitle, fontsize=9, color="#555555", loc="left")
     return _save(fig, path)
 
 

@@ -184,6 +184,10 @@ def plot_routes_map(
     draw_hubs(ax, run, projection)
     if 0 < len(robot_ids) <= 12:
         ax.legend(loc="upper left", fontsize=8, framealpha=0.9, title="robot (distance driven)")
+    else:
+        ax.text(0.01, 0.99, f"one colour per robot ({len(robot_ids)} robots)", fontsize=9,
+                transform=ax.transAxes, ha="left", va="top", zorder=10,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#cccccc"})  # fmt: skip
     total_km = float(run.legs["length_m"].sum()) / 1000.0
     ax.set_title(
         f"Robots' routes: {len(robot_ids)} robots, {len(run.legs):,} legs, {total_km:,.1f} km\n"

@@ -109,21 +109,33 @@ class _Names:
         return self._edge[key]
 
 
-def _order_intervals(run: Run, robot_id: str, legs: Any) -> list[list[int]]:
-    """[start tick, end tick, order id] per stop: from leaving for the stop to delivering."""
+def _loaded_orders(run: Run) -> dict[str, np.ndarray]:
+    """Per robot, the ids of the orders it loaded, in loading order (from the ``load`` events)."""
     if run.events is None:
-        return []
-    events = run.events
-    delivers = events[(events["kind"] == "deliver") & (events["robot_id"] == robot_id)]
-    to_stop = legs[legs["kind"] == "to_stop"]
-    starts = _ticks(run, to_stop["depart_s"].to_numpy(float))
-    ends = _ticks(run, delivers["time_s"].to_numpy(float))
-    order_ids = delivers["order_id"].to_numpy(np.int64)
-    picked = run.orders[(run.orders["robot_id"] == robot_id) & (run.orders["state"] == "on_board")]
-    intervals = [[int(s), int(e), int(o)] for s, e, o in zip(starts, ends, order_ids, strict=False)]
-    if len(starts) > len(ends) and len(picked):  # still driving to a stop when the run ended
-        remaining = int(_ticks(run, [run.end_s])[0]) + 1
-        intervals.append([int(starts[len(ends)]), remaining, int(picked["order_id"].iloc[0])])
+        return {}
+    loads = run.events[run.events["kind"] == "load"].sort_values("time_s", kind="stable")
+    return {
+        str(robot_id): group["order_id"].to_numpy(np.int64)
+        for robot_id, group in loads.groupby(loads["robot_id"].astype(str), sort=False)
+    }
+
+
+def _order_intervals(
+    run: Run, legs: Any, loaded: np.ndarray, delivered_at: dict[int, float]
+) -> list[list[int]]:
+    """[start tick, end tick, order id] per stop: from leaving for the stop to delivering.
+
+    A robot serves its tour's orders in the order it loaded them, one ``to_stop`` leg each, so
+    the k-th such leg leads to the k-th order loaded. An order still on board at the end of the
+    run ends one tick after it.
+    """
+    starts = _ticks(run, legs.loc[legs["kind"] == "to_stop", "depart_s"].to_numpy(float))
+    after_end = int(_ticks(run, [run.end_s])[0]) + 1
+    intervals = []
+    for start, order_id in zip(starts, loaded, strict=False):
+        delivered = delivered_at.get(int(order_id), math.nan)
+        end = after_end if math.isnan(delivered) else int(_ticks(run, [delivered])[0])
+        intervals.append([int(start), end, int(order_id)])
     return intervals
 
 
@@ -185,6 +197,12 @@ def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str
                 vertex_lat.append(float(lat))
     hub_at = {hub.hub_id: hub for hub in run.hubs}
     changes = robot_state_changes(run)
+    loaded = _loaded_orders(run)
+    delivered_at = dict(
+        zip(
+            run.orders["order_id"].astype(int), run.orders["delivered_s"].astype(float), strict=True
+        )
+    )
     robots = []
     legs_by_robot = {
         str(robot_id): group.sort_values("depart_s", kind="stable")
@@ -225,7 +243,9 @@ def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str
                 "legs": encoded_legs,
                 "st": _delta(_ticks(run, times)),
                 "sc": codes.astype(int).tolist(),
-                "orders": _order_intervals(run, robot_id, legs),
+                "orders": _order_intervals(
+                    run, legs, loaded.get(robot_id, np.empty(0, np.int64)), delivered_at
+                ),
             }
         )
     stages = order_stage_times(run)

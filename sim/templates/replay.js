@@ -233,17 +233,16 @@
     }
     updateText(t);
   }
-  function drawDoors(t) { // open orders red, delivered ones green
+  function drawDoors(t) { // open orders red, delivered ones green: one path per colour
     const n = upperBound(doors.created, t);
     const size = view.scale > 0.5 ? 4 : 3, half = size / 2;
-    ctx.fillStyle = "rgba(214, 39, 40, .75)";
+    const open = new Path2D(), done = new Path2D();
     for (let i = 0; i < n; i++) {
-      if (t < doors.end[i]) ctx.fillRect(sx(doors.xs[i]) - half, sy(doors.ys[i]) - half, size, size);
+      if (t < doors.end[i]) open.rect(sx(doors.xs[i]) - half, sy(doors.ys[i]) - half, size, size);
+      else if (doors.delivered[i]) done.rect(sx(doors.xs[i]) - half, sy(doors.ys[i]) - half, size, size);
     }
-    ctx.fillStyle = "rgba(44, 160, 44, .55)";
-    for (let i = 0; i < n; i++) {
-      if (doors.delivered[i] && t >= doors.end[i]) ctx.fillRect(sx(doors.xs[i]) - half, sy(doors.ys[i]) - half, size, size);
-    }
+    ctx.fillStyle = "rgba(44, 160, 44, .55)"; ctx.fill(done);
+    ctx.fillStyle = "rgba(214, 39, 40, .75)"; ctx.fill(open);
   }
   function drawRoute(robot, t) { // the rest of the selected robot's current leg
     const i = upperBound(robot.legStart, t) - 1;
