@@ -12,7 +12,7 @@ class CarretaError(Exception):
 
 
 class NetworkError(CarretaError, ValueError):
-    """A street network could not be loaded, downloaded or built (bad file, empty graph, offline)."""
+    """A street network cannot be loaded, downloaded or built (bad file, empty graph, offline)."""
 
 
 class SnapError(NetworkError):

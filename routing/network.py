@@ -37,6 +37,7 @@ from routing._cache import (
     write_atomic,
 )
 from routing.errors import NetworkError
+from routing.gis import GIS_SUFFIXES, load_gis_graph
 from routing.profile import (
     REPORT_KEY,
     NetworkReport,
@@ -172,13 +173,18 @@ def _load_file(
             _load_graphml(path), profile, robot_speed_kph=robot_speed_kph, source=str(path)
         )
         return graph
+    if name.endswith(GIS_SUFFIXES):
+        return load_gis_graph(
+            path, profile=profile, robot_speed_kph=robot_speed_kph, cache_dir=cache_dir
+        )
     if name.endswith(".pbf"):
         raise NetworkError(
             f"{path}: OSM PBF is not supported; convert it to OSM XML first "
             f"(e.g. osmium cat {path.name} -o extract.osm.bz2)"
         )
     raise NetworkError(
-        f"{path}: unknown network file type (expected .osm, .osm.bz2, .xml or .graphml)"
+        f"{path}: unknown network file type (expected .osm, .osm.bz2, .xml, .graphml or a GIS "
+        "line layer: .zip, .shp, .gpkg, .geojson)"
     )
 
 
@@ -279,6 +285,10 @@ def load_graph(
         - a path (``str`` or ``Path``) to an OSM XML file (``.osm``, ``.osm.bz2``, ``.xml``,
           ``.xml.bz2``, read with ``ox.graph_from_xml``) or a GraphML file (``.graphml``, read
           with ``ox.load_graphml``);
+        - a GIS line layer (``.zip`` shapefile archive, ``.shp``, ``.gpkg``, ``.geojson``),
+          such as the city's street centreline, joined into a graph by
+          :func:`routing.gis.graph_from_lines` (robots: every street but motorways and tunnels;
+          vans: streets open to motor traffic, one-way rules from ``SENS_CIRCU``);
         - a place name such as ``"Montpellier, France"``, downloaded with
           ``ox.graph_from_place``;
         - a bbox ``(west, south, east, north)`` in degrees, downloaded with
