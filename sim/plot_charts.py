@@ -74,7 +74,7 @@ def plot_timeline(run: Run, path: Path, *, step_s: float = 60.0) -> Path:
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1))
     top.fill_between(grid, orders["waiting"], step="post", color="#d62728", alpha=0.25)
     top.step(grid, orders["waiting"], where="post", color="#d62728", linewidth=1.8,
-             label="waiting for a robot")  # fmt: skip
+             label="waiting for a robot (not yet loaded)")  # fmt: skip
     top.step(grid, orders["on_board"], where="post", color="#1f77b4", linewidth=1.8,
              label="on board a robot")  # fmt: skip
     top.set_ylabel("orders")

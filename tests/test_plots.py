@@ -205,3 +205,24 @@ def test_sweep_plot_rejects_unknown_kpi(tmp_path: Path) -> None:
     with pytest.raises(RunDirError, match="no_such_kpi"):
         plot_sweep(tmp_path / "sweep", tmp_path / "out", kpis=["no_such_kpi"])
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_districts_file_is_one_line(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.geojson"
+    code, _, err = run_cli(
+        ["plot", str(tiny_run_dir), "-o", str(tmp_path / "a"), "--districts", str(missing)], capsys
+    )
+    assert code == 2 and "nowhere.geojson" in err and err.count("\n") == 1
+    points = tmp_path / "points.geojson"
+    points.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},'
+        ' "geometry": {"type": "Point", "coordinates": [3.88, 43.6]}}]}',
+        "utf-8",
+    )
+    code, _, err = run_cli(
+        ["plot", str(tiny_run_dir), "-o", str(tmp_path / "b"), "--districts", str(points)], capsys
+    )
+    assert code == 2 and "no polygons" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

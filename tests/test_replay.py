@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +111,15 @@ def test_render_keeps_data_text_out_of_the_markup() -> None:
     assert "<script>window.__pwned" not in page
     assert json.loads(_data_block(page)) == payload
     assert "&lt;/script&gt;" in page.split("</title>")[0]  # the <title> is HTML-escaped
+
+
+def test_default_replay_file_is_inside_the_run(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run_dir, run)
+    with pytest.raises(SystemExit) as stop:
+        main(["replay", str(run)])
+    assert stop.value.code in (0, None)
+    assert (run / "replay.html").stat().st_size > 20_000
+    assert "replay.html" in capsys.readouterr().out
