@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from routing import Snapper
+from sim.addresses import address_sampler
 from sim.errors import ScenarioError
 from sim.records import Order, OrderState
 from sim.scenario import Scenario
@@ -109,6 +110,8 @@ def door_sampler(
         def draw(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
             return _points_in_circle(destinations, count, rng)
 
+    elif destinations.kind == "addresses":
+        return address_sampler(destinations)
     else:
         assert destinations.points_csv is not None
         lons, lats, weights = _read_points_csv(destinations.points_csv)
@@ -144,7 +147,8 @@ def generate_orders(
     snapped = snapper.snap(lons, lats)
     limit = demand.destinations.max_snap_distance_m
     far = np.flatnonzero(snapped.distance_m > limit)
-    for _ in range(_MAX_REDRAWS):
+    redraws = 0 if demand.destinations.kind == "addresses" else _MAX_REDRAWS  # real doors
+    for _ in range(redraws):
         if far.shape[0] == 0:
             break
         lons[far], lats[far] = draw(far.shape[0], rng)
@@ -161,6 +165,7 @@ def generate_orders(
     orders = [Order(i, *values) for i, values in enumerate(columns)]
     for i in far:
         _reject(orders[i], "address_too_far")
+    set_access_times(orders, demand.destinations.access_speed_kph)
     logger.info("generated %d orders", count)
     return orders
 
@@ -279,4 +284,13 @@ def read_orders(scenario: Scenario, snapper: Snapper) -> list[Order]:
         if order.access_m > demand.destinations.max_snap_distance_m:
             _reject(order, "address_too_far")
         orders.append(order)
+    set_access_times(orders, demand.destinations.access_speed_kph)
     return orders
+
+
+def set_access_times(orders: list[Order], speed_kph: float | None) -> None:
+    """Set each order's ``access_s``: its ``access_m`` walked at ``speed_kph`` (0 if None)."""
+    if speed_kph is None:
+        return
+    for order in orders:
+        order.access_s = order.access_m / (speed_kph / 3.6)

@@ -23,6 +23,7 @@ from sim.energy import BatterySpec
 from sim.records import EventLog, Leg, Order, OrderState
 from sim.robot import Hub, Robot, RobotSpec
 from sim.scenario import Scenario
+from sim.streets import start_street_rules
 from sim.world import World, build_world
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[float, float], None]
 """Called with (simulated seconds done, simulated seconds in all) as the run advances."""
 
-STREAMS = ("demand", "service", "failures", "supervision")
+STREAMS = ("demand", "service", "failures", "supervision", "crossings")
 
 
 def random_stream(seed: int, name: str) -> np.random.Generator:
@@ -222,6 +223,10 @@ def simulate(
     for seq, order in enumerate(orders):
         order.seq = seq
     dispatcher.prepare(orders)
+    start_street_rules(
+        env, scenario, world.graph, robots, dispatcher, orders, log,
+        rng=random_stream(seed, "crossings"), label=label,
+    )  # fmt: skip
     timings["setup_s"] = time.perf_counter() - started - sum(timings.values())
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())

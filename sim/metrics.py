@@ -39,6 +39,7 @@ KPI_DESCRIPTIONS: dict[str, str] = {
     "energy_cost_eur": "cost of that energy, EUR",
     "co2_kg": "CO2e of that energy from the grid carbon factor, kg",
     "co2_g_per_delivery": "CO2e per delivered order, g",
+    "road_crossings": "major roads crossed by all robots over the day (streets.crossings)",
 }
 
 
@@ -49,7 +50,7 @@ def orders_table(result: SimulationResult) -> pd.DataFrame:
         for name in (
             "order_id", "created_s", "due_s", "assigned_s", "picked_s", "delivered_s", "state",
             "reason", "robot_id", "hub_id", "distance_m", "weight_kg", "lon", "lat", "node",
-            "access_m", "attempts",
+            "access_m", "attempts", "access_s",
         )
     }  # fmt: skip
     for order in result.orders:
@@ -70,6 +71,7 @@ def orders_table(result: SimulationResult) -> pd.DataFrame:
         rows["node"].append(order.node)
         rows["access_m"].append(order.access_m)
         rows["attempts"].append(order.attempts)
+        rows["access_s"].append(order.access_s)
     table = pd.DataFrame(rows)
     table["order_id"] = table["order_id"].astype("int64")
     table["node"] = table["node"].astype("int64")
@@ -118,6 +120,7 @@ def robots_table(result: SimulationResult) -> pd.DataFrame:
                 "min_battery_wh": stats.min_battery_wh,
                 "tours": stats.tours,
                 "deliveries": stats.deliveries,
+                "crossings": stats.crossings,
                 "utilisation": stats.busy_s / duration if duration > 0 else 0.0,
             }
         )
@@ -203,6 +206,7 @@ def compute_kpis(
         "energy_cost_eur": energy_kwh * energy_price_eur_per_kwh,
         "co2_kg": co2_kg,
         "co2_g_per_delivery": _rate(co2_kg * 1000.0, n_delivered),
+        "road_crossings": int(robots["crossings"].sum()) if "crossings" in robots else 0,
     }
 
 

@@ -51,6 +51,7 @@ class Order:
     distance_m: float = np.nan  # street distance from the hub to the door on the robot's route
     attempts: int = 0
     seq: int = -1  # position in the day's order list (set by the engine)
+    access_s: float = 0.0  # time to walk access_m at the stop, added to the service time
 
     @property
     def is_open(self) -> bool:

@@ -19,7 +19,10 @@ from sim.energy import BatterySpec, can_afford, charge_time_s, drive_energy_wh, 
 from sim.records import EventLog, Leg, OrderState, Tour
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sim.dispatch import Dispatcher
+    from sim.streets import LegPlanner
 
 
 @dataclass
@@ -83,6 +86,7 @@ class RobotStats:
     tours: int = 0
     deliveries: int = 0
     min_battery_wh: float = float("inf")
+    crossings: int = 0  # major roads crossed (streets.crossings)
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Robot:
     state: str = "idle"
     tour: Tour | None = None
     stats: RobotStats = field(default_factory=RobotStats)
+    streets: LegPlanner | None = None  # closures and crossings (sim.streets); None: plain legs
     inbox: simpy.Store = field(init=False)
     _state_since: float = field(init=False)
 
@@ -180,10 +185,10 @@ class Robot:
         yield env.timeout(self.hub.loading_time_per_parcel_s * len(tour.orders))
         hub_distance = 0.0
         for order, route in zip(tour.orders, routes, strict=False):
-            yield from self._drive(route, "to_stop")
+            route = yield from self._drive(route, "to_stop")
             hub_distance += route.length_m
             self._set_state("serving")
-            yield env.timeout(self.spec.service_time_s)
+            yield env.timeout(self.spec.service_time_s + order.access_s)
             order.state = OrderState.DELIVERED
             order.delivered_s = env.now
             order.distance_m = hub_distance
@@ -195,23 +200,43 @@ class Robot:
         yield from self._drive(routes[-1], "to_hub")
         self.tour = None
 
-    def _drive(self, route: Route, kind: str) -> Generator[simpy.Event, Any, None]:
-        """One leg: energy and distance are booked at departure, for the whole leg."""
+    def _drive(self, route: Route, kind: str) -> Generator[simpy.Event, Any, Route]:
+        """One leg: energy and distance are booked at departure, for the whole leg.
+
+        With street rules the leg is planned again at its start (closures, crossing waits);
+        returns the route driven.
+        """
         env = self.env
         self._set_state("driving")
+        nodes, cum_time_s = route.nodes, route.cum_time_s
+        if self.streets is not None:
+            route, nodes, cum_time_s = yield from self._plan_leg(route)
         energy = drive_energy_wh(route.length_m, self.spec.battery.consumption_wh_per_km)
         self.battery_wh -= energy
         self.stats.drive_energy_wh += energy
         self.stats.distance_m += route.length_m
         self.stats.min_battery_wh = min(self.stats.min_battery_wh, self.battery_wh)
-        self.legs.append(
-            Leg(self.robot_id, kind, env.now, route.nodes, route.cum_time_s, route.length_m)
-        )
+        self.legs.append(Leg(self.robot_id, kind, env.now, nodes, cum_time_s, route.length_m))
         self.log.add(
             env.now, "depart", robot_id=self.robot_id, node=route.origin, value=route.length_m
         )
-        yield env.timeout(route.duration_s)
+        yield env.timeout(float(cum_time_s[-1]))
         self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
+        return route
+
+    def _plan_leg(
+        self, route: Route
+    ) -> Generator[simpy.Event, Any, tuple[Route, np.ndarray, np.ndarray]]:
+        """Plan the leg now; while a closure cuts the destination off, wait for the next change."""
+        assert self.streets is not None
+        while True:
+            leg = self.streets.plan(self.router, route.origin, route.destination, self.env.now)
+            if leg is not None:
+                break
+            self.log.add(self.env.now, "wait_closure", robot_id=self.robot_id, node=route.origin)
+            yield self.env.timeout(self.streets.until_next_change_s(self.env.now))
+        self.stats.crossings += leg.crossings
+        return leg.route, leg.nodes, leg.cum_time_s
 
     def _charge(self) -> Generator[simpy.Event, Any, None]:
         env = self.env

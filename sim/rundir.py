@@ -191,6 +191,8 @@ def load_run_graph(run: Run) -> nx.MultiDiGraph | None:
     """
     network = run.scenario.get("network") or {}
     source = network.get("osm_file")
+    if network.get("gis_file") and Path(network["gis_file"]).is_file():
+        source = network["gis_file"]
     if not source or not Path(source).is_file():
         logger.info("%s: network file not available; streets come from the legs", run.path)
         return None

@@ -31,6 +31,7 @@ from sim.scenario_messages import issues_from_validation_error, mark_override_is
 from sim.scenario_overrides import apply_overrides, parse_override
 from sim.scenario_reading import read_scenario_data
 from sim.scenario_sections import Dispatch, Energy, NetworkSource, Outputs, Simulation
+from sim.scenario_streets import Streets
 from sim.scenario_types import FieldLocation, Section, raise_problems
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "Streets",
     "WeightDistribution",
     "apply_overrides",
     "load_scenario",
@@ -90,6 +92,10 @@ class Scenario(Section):
     simulation: Simulation = Field(default_factory=Simulation, description="The simulated day.")
     energy: Energy = Field(default_factory=Energy, description="Emission and cost factors.")
     outputs: Outputs = Field(default_factory=Outputs, description="What a run writes.")
+    streets: Streets = Field(
+        default_factory=Streets,
+        description="Pedestrian zones, road crossings and closures (all off by default).",
+    )
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> Scenario:
@@ -121,7 +127,9 @@ class Scenario(Section):
                     )
                 )
         bbox = self.network.bbox
-        if bbox is not None and self.network.osm_file is None and self.network.place is None:
+        network = self.network
+        files = (network.osm_file, network.gis_file, network.place)
+        if bbox is not None and all(value is None for value in files):
             west, south, east, north = bbox
             for index, hub in enumerate(self.hubs):
                 if not (west <= hub.lon <= east and south <= hub.lat <= north):

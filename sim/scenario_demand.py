@@ -34,6 +34,7 @@ _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "bbox": ("bbox",),
     "circle": ("center_lon", "center_lat", "radius_m"),
     "points_csv": ("points_csv",),
+    "addresses": ("addresses_file",),
 }
 
 
@@ -52,16 +53,21 @@ class Destinations(Section):
 
     Rules: the fields of the chosen ``kind`` are required and the fields of other kinds must be
     left out (``bbox`` for ``bbox``; ``center_lon``, ``center_lat`` and ``radius_m`` for
-    ``circle``; ``points_csv`` for ``points_csv``); ``points_csv`` must exist.
+    ``circle``; ``points_csv`` for ``points_csv``; ``addresses_file`` for ``addresses``, with
+    ``area_file`` and ``area_names`` optional); the files named must exist.
     """
 
-    kind: Literal["nodes", "bbox", "circle", "points_csv"] = Field(
+    kind: Literal["nodes", "bbox", "circle", "points_csv", "addresses"] = Field(
         default="nodes",
         description=(
             "How door points are drawn. 'nodes': a street-network node chosen uniformly at "
             "random. 'bbox': a point uniform in the box `bbox`. 'circle': a point uniform in the "
             "disc of radius_m around (center_lon, center_lat). 'points_csv': a row of the file "
-            "`points_csv`, chosen with probability proportional to its weight."
+            "`points_csv`, chosen with probability proportional to its weight. 'addresses': "
+            "a real postal address of `addresses_file`, uniformly (optionally only those "
+            "inside the `area_names` polygons of `area_file`); a door farther than "
+            "max_snap_distance_m from the street network is rejected (address_too_far), not "
+            "drawn again."
         ),
     )
     bbox: BBox | None = Field(
@@ -83,6 +89,37 @@ class Destinations(Section):
             "For kind 'points_csv': a CSV file with a header row and columns `lon`, `lat` "
             "(degrees, WGS 84) and optionally `weight` (non-negative; 1 if absent). "
             "Relative to the scenario file's folder."
+        ),
+    )
+    addresses_file: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "For kind 'addresses': a points file of postal addresses (zipped shapefile, "
+            "GeoPackage, GeoJSON), e.g. Montpellier's VilleMTP_MTP_PointAdresse.zip. Relative "
+            "to the scenario file's folder."
+        ),
+    )
+    area_file: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "For kind 'addresses': polygons (pedestrian zones, districts) restricting the "
+            "addresses drawn to those inside `area_names`. Relative to the scenario file."
+        ),
+    )
+    area_names: list[str] | None = Field(
+        default=None,
+        description=(
+            "For kind 'addresses' with area_file: names of the polygons to keep (field NOM, "
+            "name or LIBQUART), e.g. [MOLIERE] for the Écusson; default all of them."
+        ),
+    )
+    access_speed_kph: Number | None = Field(
+        default=None,
+        gt=0.0,
+        description=(
+            "Walking pace (km/h) over the access distance from the street node to the door; "
+            "that walk's time is added to the service time at the stop. None: the walk is "
+            "part of the service time."
         ),
     )
     max_snap_distance_m: Number = Field(
@@ -110,8 +147,24 @@ class Destinations(Section):
             problem = _missing_file(self.points_csv)
             if problem:
                 problems.append((("points_csv",), problem))
+        problems += self._address_problems()
         raise_problems(problems)
         return self
+
+    def _address_problems(self) -> list[tuple[FieldLocation, str]]:
+        problems: list[tuple[FieldLocation, str]] = []
+        area_given = self.area_file is not None or self.area_names is not None
+        if self.kind != "addresses" and area_given:
+            name = "area_file" if self.area_file is not None else "area_names"
+            problems.append(((name,), f"only used when kind is 'addresses', not '{self.kind}'"))
+        if self.area_names is not None and self.area_file is None:
+            problems.append((("area_file",), "required when area_names is given"))
+        for name in ("addresses_file", "area_file"):
+            path = getattr(self, name)
+            problem = None if path is None else _missing_file(path)
+            if problem:
+                problems.append(((name,), problem))
+        return problems
 
 
 class WeightDistribution(Section):

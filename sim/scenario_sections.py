@@ -28,14 +28,24 @@ __all__ = ["Dispatch", "Energy", "NetworkSource", "Outputs", "Simulation"]
 class NetworkSource(Section):
     """Where the street network comes from.
 
-    The first usable source wins: ``osm_file`` if the file exists, otherwise ``place``
-    (downloaded once with OSMnx and cached), otherwise ``bbox`` (downloaded likewise). So a
+    The first usable source wins: ``gis_file`` if the file exists, then ``osm_file`` if it
+    exists, otherwise ``place`` (downloaded once with OSMnx and cached), otherwise ``bbox``
+    (downloaded likewise). So a
     scenario can name a local extract and keep ``place`` as the fallback for machines without it.
 
-    Rules: at least one of ``osm_file``, ``place`` and ``bbox``; a missing ``osm_file`` is an
-    error only when there is no ``place`` or ``bbox`` to fall back on.
+    Rules: at least one of ``gis_file``, ``osm_file``, ``place`` and ``bbox``; a missing
+    ``gis_file`` or ``osm_file`` is an error only when there is nothing to fall back on.
     """
 
+    gis_file: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "A GIS line layer of street centrelines (zipped shapefile .zip, .shp, .gpkg, "
+            ".geojson), e.g. Montpellier's VilleMTP_MTP_FilaireVoies.zip: segment ends within "
+            "1.5 m are joined into intersections (docs/ecusson.md). Used before osm_file when "
+            "the file exists. Relative to the scenario file's folder."
+        ),
+    )
     osm_file: ScenarioPath | None = Field(
         default=None,
         description=(
@@ -66,6 +76,12 @@ class NetworkSource(Section):
 
     @model_validator(mode="after")
     def _has_source(self) -> NetworkSource:
+        if self.gis_file is not None and self.osm_file is None:
+            fallback = self.place is not None or self.bbox is not None
+            if not fallback and not os.path.isfile(self.gis_file):
+                problem = f"no such file: {self.gis_file} (and no place or bbox to fall back on)"
+                raise_problems([(("gis_file",), problem)])
+            return self
         if self.osm_file is None and self.place is None and self.bbox is None:
             raise_problems([((), "needs a source: give osm_file, place or bbox")])
         fallback = self.place is not None or self.bbox is not None
@@ -74,8 +90,10 @@ class NetworkSource(Section):
             raise_problems([(("osm_file",), problem)])
         return self
 
-    def source_kind(self) -> Literal["osm_file", "place", "bbox"]:
+    def source_kind(self) -> Literal["gis_file", "osm_file", "place", "bbox"]:
         """Return the source that will be used now: the file if it exists, else place, else bbox."""
+        if self.gis_file is not None and os.path.isfile(self.gis_file):
+            return "gis_file"
         if self.osm_file is not None and os.path.isfile(self.osm_file):
             return "osm_file"
         return "place" if self.place is not None else "bbox"

@@ -9,8 +9,10 @@ import networkx as nx
 import numpy as np
 
 from routing import Snapper, load_graph
+from routing.closures import ClosableRouter
 from routing.profile import set_robot_speeds
 from routing.router import Router
+from routing.zones import cap_zone_speeds
 from sim.errors import ScenarioError
 from sim.scenario import NetworkSource, Scenario
 
@@ -23,6 +25,8 @@ HUB_MAX_SNAP_M = 500.0
 def network_source(network: NetworkSource) -> str | tuple[float, float, float, float]:
     """The source :func:`routing.load_graph` takes for the scenario's network section."""
     kind = network.source_kind()
+    if kind == "gis_file":
+        return str(network.gis_file)
     if kind == "osm_file":
         return str(network.osm_file)
     if kind == "place":
@@ -42,6 +46,7 @@ class World:
     hub_snap_m: dict[str, float]
     node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
     _routers: dict[float, Router] = field(default_factory=dict)
+    zone_speed_kph: float | None = None  # robots' speed cap on edges tagged with a zone
 
     def router(self, speed_kph: float) -> Router:
         """The router for robots moving at ``speed_kph`` (built on first use, then shared)."""
@@ -49,7 +54,9 @@ class World:
         if router is None:
             graph = self.graph.copy()
             set_robot_speeds(graph, speed_kph)
-            router = Router(graph, weight="travel_time")
+            if self.zone_speed_kph is not None:
+                cap_zone_speeds(graph, self.zone_speed_kph)
+            router = ClosableRouter(graph, weight="travel_time")
             self._routers[speed_kph] = router
         return router
 
@@ -82,6 +89,9 @@ def build_world(
             robot_speed_kph=scenario.fleet.robots[0].speed_kph,
             cache_dir=scenario.network.cache_dir,
         )
+    from sim.streets import prepare_graph  # sim.streets needs the robot and dispatch modules
+
+    graph, zone_speed_kph = prepare_graph(scenario, graph, label=label)
     snapper = Snapper(graph)
     lons = np.array([hub.lon for hub in scenario.hubs])
     lats = np.array([hub.lat for hub in scenario.hubs])
@@ -103,4 +113,5 @@ def build_world(
         hub_nodes={hub.id: int(snapped.nodes[i]) for i, hub in enumerate(scenario.hubs)},
         hub_snap_m={hub.id: float(snapped.distance_m[i]) for i, hub in enumerate(scenario.hubs)},
         node_lonlat=(node_ids, node_lons, node_lats),
+        zone_speed_kph=zone_speed_kph,
     )

@@ -1,0 +1,198 @@
+"""Street rules in a run: pedestrian-zone speeds, road-crossing waits and closures.
+
+:func:`prepare_graph` tags the zones on the run's graph (before routers are built, so robot
+routers cap their speed there); :func:`start_street_rules` gives every robot a
+:class:`LegPlanner` and starts the closure scheduler. With no ``streets`` section neither does
+anything and the run is exactly as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import simpy
+
+from routing.closures import ClosableRouter
+from routing.errors import NetworkError, NoRouteError
+from routing.router import Route, Router
+from routing.zones import read_zones, tag_zones
+from sim.closures import ClosureScheduler, closure_windows
+from sim.crossings import MajorRoads, add_waits, crossing_nodes, major_roads, sample_waits
+from sim.dispatch import Dispatcher
+from sim.errors import ScenarioError
+from sim.reach import Reach, build_reach
+from sim.records import EventLog, Order
+from sim.robot import Robot
+from sim.scenario import Scenario
+from sim.scenario_streets import Crossings
+
+__all__ = ["LegPlanner", "PlannedLeg", "prepare_graph", "start_street_rules"]
+
+logger = logging.getLogger(__name__)
+
+
+def prepare_graph(
+    scenario: Scenario, graph: nx.MultiDiGraph, *, label: str
+) -> tuple[nx.MultiDiGraph, float | None]:
+    """Tag the scenario's pedestrian zones on a copy of ``graph``; return it and the zone speed.
+
+    Returns ``graph`` itself and ``None`` when the scenario has no zones.
+
+    Raises
+    ------
+    ScenarioError
+        If the zones file cannot be read or a zone name is not in it.
+    """
+    zones = scenario.streets.zones
+    if zones is None:
+        return graph, None
+    try:
+        polygons = read_zones(zones.file, name_field=zones.name_field, names=zones.names)
+    except NetworkError as exc:
+        field = "names" if "no zone named" in str(exc) else "file"
+        raise ScenarioError(label, f"streets.zones.{field}", str(exc)) from None
+    tagged = graph.copy()
+    tag_zones(tagged, polygons)
+    return tagged, zones.speed_cap_kph
+
+
+@dataclass(frozen=True)
+class PlannedLeg:
+    """A leg as driven: its route, node path and times with waits, and crossings made."""
+
+    route: Route
+    nodes: np.ndarray
+    cum_time_s: np.ndarray
+    crossings: int
+
+
+class LegPlanner:
+    """Plans each leg at its start: closures in force and coming, crossing waits."""
+
+    def __init__(
+        self,
+        graph: nx.MultiDiGraph,
+        *,
+        scheduler: ClosureScheduler | None,
+        crossings: Crossings | None,
+        rng: np.random.Generator,
+    ) -> None:
+        self.graph = graph
+        self.scheduler = scheduler
+        self.crossings = crossings
+        self.rng = rng
+        self._roads: dict[int, MajorRoads] = {}
+
+    def _major(self, router: Router) -> MajorRoads:
+        roads = self._roads.get(id(router))
+        if roads is None:
+            assert self.crossings is not None
+            roads = major_roads(
+                self.graph,
+                router,
+                classes=self.crossings.highway_classes,
+                names=self.crossings.street_names,
+            )
+            self._roads[id(router)] = roads
+        return roads
+
+    def _timed(self, router: Router, route: Route) -> tuple[np.ndarray, np.ndarray, int]:
+        if self.crossings is None:
+            return route.nodes, route.cum_time_s, 0
+        at = crossing_nodes(router, self._major(router), route.nodes)
+        waits = sample_waits(
+            at.shape[0],
+            mean_s=self.crossings.wait_mean_s,
+            max_s=self.crossings.wait_max_s,
+            rng=self.rng,
+        )
+        nodes, times = add_waits(route.nodes, route.cum_time_s, at, waits)
+        return nodes, times, int(at.shape[0])
+
+    def plan(
+        self, router: Router, origin: int, destination: int, depart_s: float
+    ) -> PlannedLeg | None:
+        """The leg from ``origin`` to ``destination`` leaving at ``depart_s``.
+
+        ``None`` if the closures in force cut the destination off (wait and try again).
+        """
+        try:
+            route = router.route(origin, destination)
+        except NoRouteError:
+            return None
+        nodes, times, crossings = self._timed(router, route)
+        if self.scheduler is None or not isinstance(router, ClosableRouter):
+            return PlannedLeg(route, nodes, times, crossings)
+        for _ in range(3):  # each pass avoids at least one more closure
+            avoid = self.scheduler.conflicts(router, nodes, times, depart_s)
+            if avoid.shape[0] == 0:
+                break
+            try:
+                route = router.route_avoiding(origin, destination, avoid)
+            except NoRouteError:
+                return None
+            nodes, times, crossings = self._timed(router, route)
+        return PlannedLeg(route, nodes, times, crossings)
+
+    def until_next_change_s(self, now_s: float) -> float:
+        """Seconds to wait for the next closure change (a day if there is none)."""
+        return 86_400.0 if self.scheduler is None else self.scheduler.until_next_change_s(now_s)
+
+
+def refresh_reach(dispatcher: Dispatcher, orders: list[Order], reasons: list[str]) -> None:
+    """Recompute the dispatcher's reach on the routers' current closures.
+
+    Rejection reasons stay those of the open network: a closure lasts a while, it never makes
+    an order unservable for the day (its door is just unreachable until it ends).
+    """
+    fresh = build_reach(dispatcher.robots, orders)
+    dispatcher.reach = Reach(fresh.group_of, fresh.out_s, fresh.round_trip_wh, reasons)
+
+
+def start_street_rules(
+    env: simpy.Environment,
+    scenario: Scenario,
+    graph: nx.MultiDiGraph,
+    robots: list[Robot],
+    dispatcher: Dispatcher,
+    orders: list[Order],
+    log: EventLog,
+    *,
+    rng: np.random.Generator,
+    label: str,
+) -> ClosureScheduler | None:
+    """Give robots a :class:`LegPlanner` and start the closure scheduler (if the scenario asks).
+
+    Raises
+    ------
+    ScenarioError
+        If a closure names a street or edge that is not in the network.
+    """
+    streets = scenario.streets
+    if streets.crossings is None and not streets.closures:
+        return None
+    windows = closure_windows(graph, streets.closures, scenario.simulation.date, label=label)
+    scheduler = None
+    if windows:
+        routers = list(
+            {
+                id(r.router): r.router for r in robots if isinstance(r.router, ClosableRouter)
+            }.values()
+        )
+        reasons = list(dispatcher.reach.reasons)
+        scheduler = ClosureScheduler(
+            env, windows, routers, log, on_change=lambda: refresh_reach(dispatcher, orders, reasons)
+        )
+        env.process(scheduler.run())
+    planner = LegPlanner(graph, scheduler=scheduler, crossings=streets.crossings, rng=rng)
+    for robot in robots:
+        robot.streets = planner
+    logger.info(
+        "street rules: %d closure windows today, crossings %s",
+        len(windows),
+        streets.crossings is not None,
+    )
+    return scheduler

@@ -1,0 +1,136 @@
+"""Closures on the router (exact, never stale), the GIS join, and crossing arithmetic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+from shapely.geometry import LineString
+
+from routing import load_graph
+from routing.closures import ClosableRouter, closed_pairs, edges_named
+from routing.errors import NoRouteError
+from routing.gis import gis_report, graph_from_lines
+from routing.profile import apply_profile
+from sim.crossings import add_waits, crossing_nodes, major_roads
+
+STREETS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "montpellier"
+STREETS = STREETS / "VilleMTP_MTP_FilaireVoies.zip"
+
+
+@pytest.fixture(scope="module")
+def city(carreta_cache_dir: Path) -> nx.MultiDiGraph:
+    return load_graph(STREETS, profile="robot", cache_dir=carreta_cache_dir)
+
+
+def test_closed_routes_are_exact_and_caches_never_stale(city: nx.MultiDiGraph) -> None:
+    router = ClosableRouter(city)
+    names = ["Rue de la Loge", "Grand Rue Jean Moulin", "Boulevard du Jeu de Paume"]
+    edges = edges_named(city, names)
+    without = city.copy()
+    without.remove_edges_from(edges)
+    rng = np.random.default_rng(0)
+    nodes = np.array(list(city.nodes))
+    pairs = [tuple(rng.choice(nodes, 2)) for _ in range(150)]
+    before = {pair: router.route(*pair).duration_s for pair in pairs}  # fills the base cache
+    tree_before = router.tree(pairs[0][0]).duration_s.copy()
+    version = router.version
+    router.close("works", router.edge_positions(closed_pairs(city, edges)))
+    assert router.version > version and router.active_closures == ("works",)
+    for s, t in pairs:
+        expected = nx.shortest_path_length(without, s, t, weight="travel_time")
+        route = router.route(s, t)
+        assert route.duration_s == pytest.approx(expected, abs=1e-6)
+        closed = {(u, v) for u, v, _ in edges}
+        assert not closed & set(
+            zip(route.nodes[:-1].tolist(), route.nodes[1:].tolist(), strict=True)
+        )
+    assert router.fallbacks > 0  # some routes did need the exact fallback
+    table = router.matrix(nodes[:6], nodes[6:12])
+    for i in range(6):
+        for j in range(6):
+            expected = nx.shortest_path_length(
+                without, nodes[i], nodes[6 + j], weight="travel_time"
+            )
+            assert table[i, j] == pytest.approx(expected, abs=1e-6)
+    tree = router.tree(pairs[0][0])
+    expected_tree = nx.single_source_dijkstra_path_length(
+        without, pairs[0][0], weight="travel_time"
+    )
+    index = router.index_of(list(expected_tree))
+    assert np.allclose(tree.duration_s[index], list(expected_tree.values()))
+    router.reopen("works")
+    assert {pair: router.route(*pair).duration_s for pair in pairs} == before
+    assert np.array_equal(router.tree(pairs[0][0]).duration_s, tree_before)
+
+
+def test_route_avoiding_a_coming_closure(tiny_graph: nx.MultiDiGraph) -> None:
+    graph, _ = apply_profile(tiny_graph, "robot")
+    router = ClosableRouter(graph)
+    assert router.route(1, 2).nodes.tolist() == [1, 2]
+    avoided = router.route_avoiding(1, 2, router.edge_positions([(1, 2)]))
+    assert avoided.nodes.tolist() == [1, 4, 3, 2]
+    router.close("all", router.edge_positions([(1, 2), (1, 4)]))
+    with pytest.raises(NoRouteError):
+        router.route(1, 2)
+
+
+def _layer(lines: list[LineString], **columns: list[object]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns, geometry=lines, crs=2154)
+
+
+def test_segment_ends_within_the_tolerance_are_joined() -> None:
+    x, y = 770_000.0, 6_279_000.0
+    lines = [
+        LineString([(x, y), (x + 100, y)]),
+        LineString([(x + 100.8, y + 0.5), (x + 100, y + 100)]),  # stops 0.9 m short: joined
+        LineString([(x + 100, y + 100), (x, y)]),
+        LineString([(x + 100, y + 100), (x + 150, y + 150)]),  # a dead end
+        LineString([(x + 300, y), (x + 400, y)]),  # an island
+    ]
+    layer = _layer(
+        lines,
+        LIB_OFF=["Rue A", "Rue B", "Boulevard C", "Impasse D", "Rue E"],
+        TYPVOI=["RUE", "RUE", "BD", "IMP", "RUE"],
+        SENS_CIRCU=["DOUBLE SENS", "SENS UNIQUE", "DOUBLE SENS", "DOUBLE SENS", "DOUBLE SENS"],
+    )
+    van = graph_from_lines(layer, profile="van", tolerance_m=1.5)
+    report = gis_report(van)
+    assert report is not None
+    assert report.intersections == 6 and report.merged_endpoints == 2
+    assert report.dangling_ends == 3 and report.components == 2
+    assert report.outside_largest_component == 1 and report.outside_names == ["Rue E"]
+    highways = {
+        name: hw
+        for _, _, name, hw in [(u, v, d["name"], d["highway"]) for u, v, d in van.edges(data=True)]
+    }
+    assert highways["Boulevard C"] == "primary" and highways["Rue A"] == "residential"
+    one_way = [(u, v) for u, v, name in van.edges(data="name") if name == "Rue B"]
+    assert len(one_way) == 1
+    robot, _ = apply_profile(graph_from_lines(layer, profile="robot"), "robot")
+    assert robot.number_of_nodes() == 4  # the triangle plus the dead end, both ways
+
+
+def test_add_waits_repeats_the_node_and_shifts_later_times() -> None:
+    nodes, times = add_waits(
+        np.array([1, 2, 3, 4]),
+        np.array([0.0, 10.0, 20.0, 30.0]),
+        np.array([1, 2]),
+        np.array([5.0, 7.0]),
+    )
+    assert nodes.tolist() == [1, 2, 2, 3, 3, 4]
+    assert times.tolist() == [0.0, 10.0, 15.0, 25.0, 32.0, 42.0]
+
+
+def test_crossing_is_going_straight_over_a_major_road(tiny_graph: nx.MultiDiGraph) -> None:
+    graph, _ = apply_profile(tiny_graph, "robot")
+    router = ClosableRouter(graph)
+    roads = major_roads(graph, router, classes=["tertiary"], names=[])  # Rue B (2-3) is major
+    # 1 → 2 → 5: node 2 touches Rue B, arrives on Rue A and leaves on Avenue E: a crossing.
+    assert crossing_nodes(router, roads, np.array([1, 2, 5])).tolist() == [1]
+    # 1 → 2 → 3 turns onto Rue B: not a crossing; 4 → 1 → 2: node 1 is not on a major road.
+    assert crossing_nodes(router, roads, np.array([1, 2, 3])).tolist() == []
+    assert crossing_nodes(router, roads, np.array([4, 1, 2])).tolist() == []

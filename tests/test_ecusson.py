@@ -1,0 +1,113 @@
+"""Issue 6 on real data: the city's street network, pedestrian zones and real addresses."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+
+from routing import Snapper, load_graph
+from routing.closures import ClosableRouter
+from routing.gis import gis_report
+from routing.zones import ZONE_ATTRIBUTE, read_zones, tag_zones, zone_edge_pairs
+
+MONTPELLIER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "montpellier"
+STREETS = MONTPELLIER / "VilleMTP_MTP_FilaireVoies.zip"
+ZONES = MONTPELLIER / "VilleMTP_MTP_ZonePietonne.geojson"
+# Both ends of Rue de la Loge, inside the MOLIERE zone (the Écusson): by the Comédie and by
+# Place Jean Jaurès.
+LOGE_EAST = (3.87897, 43.60900)
+LOGE_WEST = (3.87728, 43.61008)
+
+
+@pytest.fixture(scope="module")
+def city(carreta_cache_dir: Path) -> nx.MultiDiGraph:
+    """The city's street centreline, robot profile, with its pedestrian zones tagged."""
+    graph = load_graph(STREETS, profile="robot", cache_dir=carreta_cache_dir).copy()
+    tag_zones(graph, read_zones(ZONES))
+    return graph
+
+
+@pytest.fixture(scope="module")
+def ecusson() -> shapely.Geometry:
+    """The MOLIERE pedestrian zone (the Écusson), slightly buffered (~5 m) for edge ends."""
+    return read_zones(ZONES, names=["MOLIERE"])[0].polygon.buffer(5e-5)
+
+
+def test_city_network_is_an_osmnx_graph_with_a_join_report(city: nx.MultiDiGraph) -> None:
+    assert city.graph["crs"] == "epsg:4326"
+    report = gis_report(city)
+    assert report is not None and report.segments == 8011
+    # Motorways, tunnels and the waterway are not for robots; everything else is joined.
+    assert report.segments_dropped == {"motorway": 14, "trunk": 3, "waterway": 3}
+    assert report.segments_used == 7991 and report.dangling_ends > 0
+    assert 0 < report.outside_largest_component < 50
+    assert nx.is_strongly_connected(city)
+    for u, v, data in list(city.edges(data=True))[:500]:
+        line = data["geometry"]
+        assert line.coords[0] == (city.nodes[u]["x"], city.nodes[u]["y"])
+        assert line.coords[-1] == (city.nodes[v]["x"], city.nodes[v]["y"])
+        assert data["length"] > 0 and data["travel_time"] > 0 and "highway" in data
+    names = {name for _, _, name in city.edges(data="name")}
+    assert {"Rue de la Loge", "Place de la Comédie"} <= names
+
+
+def test_van_network_keeps_one_way_streets(carreta_cache_dir: Path) -> None:
+    van = load_graph(STREETS, profile="van", cache_dir=carreta_cache_dir)
+    one_way = [(u, v) for u, v, oneway in van.edges(data="oneway") if oneway]
+    assert len(one_way) > 1000
+    assert sum(van.has_edge(v, u) for u, v in one_way) < 0.1 * len(one_way)
+
+
+def _route_edges(graph: nx.MultiDiGraph, nodes: list[int]) -> list[dict[str, object]]:
+    edges = []
+    for u, v in itertools.pairwise(nodes):
+        edges.append(min(graph[u][v].values(), key=lambda data: data["travel_time"]))
+    return edges
+
+
+def _leaves(edges: list[dict[str, object]], zone: shapely.Geometry) -> bool:
+    return any(not zone.contains(data["geometry"]) for data in edges if "geometry" in data)
+
+
+def test_ecusson_route_stays_in_the_zone_on_pedestrian_streets(
+    city: nx.MultiDiGraph, ecusson: shapely.Geometry, montpellier_robot: nx.MultiDiGraph
+) -> None:
+    snapper = Snapper(city)
+    start, end = (snapper.snap_point(*point)[0] for point in (LOGE_EAST, LOGE_WEST))
+    route = ClosableRouter(city).route(start, end)
+    edges = _route_edges(city, route.nodes.tolist())
+    assert not _leaves(edges, ecusson)
+    assert {data["name"] for data in edges} & {"Rue de la Loge"}
+    assert all(data["highway"] == "pedestrian" for data in edges)
+    assert all(data.get(ZONE_ATTRIBUTE) == "MOLIERE" for data in edges)
+    # The OSM drive network has no pedestrian streets: the same trip goes round the Écusson.
+    osm = montpellier_robot
+    osm_snapper = Snapper(osm)
+    a, b = (osm_snapper.snap_point(*point)[0] for point in (LOGE_EAST, LOGE_WEST))
+    osm_nodes = nx.shortest_path(osm, a, b, weight="travel_time")
+    osm_edges = _route_edges(osm, osm_nodes)
+    assert "Rue de la Loge" not in {str(data.get("name")) for data in osm_edges}
+    outside = [
+        n
+        for n in osm_nodes
+        if not ecusson.contains(shapely.Point(osm.nodes[n]["x"], osm.nodes[n]["y"]))
+    ]
+    assert outside  # it leaves the Écusson...
+    assert nx.path_weight(osm, osm_nodes, "length") > 5 * route.length_m  # ...for a long detour
+
+
+def test_zone_edges_can_be_closed_to_vans(city: nx.MultiDiGraph) -> None:
+    router = ClosableRouter(city)
+    snapper = Snapper(city)
+    start, end = (snapper.snap_point(*point)[0] for point in (LOGE_EAST, LOGE_WEST))
+    open_route = router.route(start, end)
+    router.close("zone:MOLIERE", router.edge_positions(zone_edge_pairs(city, ["MOLIERE"])))
+    with pytest.raises(Exception, match="no route"):  # both ends are inside the closed zone
+        router.route(start, end)
+    router.reopen("zone:MOLIERE")
+    assert np.array_equal(router.route(start, end).nodes, open_route.nodes)
