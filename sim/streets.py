@@ -18,8 +18,8 @@ import simpy
 from routing.closures import ClosableRouter
 from routing.errors import NetworkError, NoRouteError
 from routing.router import Route, Router
-from routing.zones import read_zones, tag_zones
-from sim.closures import ClosureScheduler, closure_windows
+from routing.zones import read_zones, tag_zones, zone_edge_pairs
+from sim.closures import ClosureScheduler, ClosureWindow, closure_windows
 from sim.crossings import MajorRoads, add_waits, crossing_nodes, major_roads, sample_waits
 from sim.dispatch import Dispatcher
 from sim.errors import ScenarioError
@@ -27,9 +27,18 @@ from sim.reach import Reach, build_reach
 from sim.records import EventLog, Order
 from sim.robot import Robot
 from sim.scenario import Scenario
-from sim.scenario_streets import Crossings
+from sim.scenario_streets import Crossings, PedestrianZones
 
-__all__ = ["LegPlanner", "PlannedLeg", "prepare_graph", "start_street_rules"]
+__all__ = [
+    "LegPlanner",
+    "PlannedLeg",
+    "prepare_graph",
+    "start_street_rules",
+    "start_van_zone_rules",
+    "van_zone_windows",
+]
+
+_DAY_S = 86_400.0
 
 logger = logging.getLogger(__name__)
 
@@ -195,4 +204,58 @@ def start_street_rules(
         len(windows),
         streets.crossings is not None,
     )
+    return scheduler
+
+
+def van_zone_windows(zones: PedestrianZones, graph: nx.MultiDiGraph) -> list[ClosureWindow]:
+    """Closures keeping vans out of the zones outside their access hours.
+
+    ``graph`` must have its zones tagged (:func:`prepare_graph`). The windows cover the day
+    minus ``zones.van_access``: with the default 06:00-11:00 access, 00:00-06:00 and
+    11:00-24:00.
+    """
+    pairs = tuple(zone_edge_pairs(graph, zones.names))
+    opened = sorted(window.seconds for window in zones.van_access)
+    closed, cursor = [], 0.0
+    for start_s, end_s in opened:
+        if start_s > cursor:
+            closed.append((cursor, start_s))
+        cursor = max(cursor, end_s)
+    if cursor < _DAY_S:
+        closed.append((cursor, _DAY_S))
+    return [
+        ClosureWindow(f"zones-closed-to-vans@{start:.0f}", start, end, pairs)
+        for start, end in closed
+    ]
+
+
+def start_van_zone_rules(
+    env: simpy.Environment,
+    scenario: Scenario,
+    graph: nx.MultiDiGraph,
+    vans: list[Robot],
+    log: EventLog,
+    *,
+    label: str,
+) -> ClosureScheduler | None:
+    """Keep vans out of the pedestrian zones outside their access hours.
+
+    ``graph`` is the vans' drive network; the vans' routers must be
+    :class:`~routing.closures.ClosableRouter` built on it. Each van gets a
+    :class:`LegPlanner` (closures only: vans wait at no crossing), so a van never drives on a
+    zone edge while the zone is closed to it. Does nothing without ``streets.zones`` or vans.
+    """
+    zones = scenario.streets.zones
+    if zones is None or not vans:
+        return None
+    tagged, _ = prepare_graph(scenario, graph, label=label)
+    routers = list(
+        {id(v.router): v.router for v in vans if isinstance(v.router, ClosableRouter)}.values()
+    )
+    windows = van_zone_windows(zones, tagged)
+    scheduler = ClosureScheduler(env, windows, routers, log, on_change=lambda: None)
+    env.process(scheduler.run())
+    planner = LegPlanner(tagged, scheduler=scheduler, crossings=None, rng=np.random.default_rng(0))
+    for van in vans:
+        van.streets = planner
     return scheduler

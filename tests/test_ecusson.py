@@ -12,6 +12,7 @@ import shapely
 
 from routing import Snapper, load_graph
 from routing.closures import ClosableRouter
+from routing.errors import NoRouteError
 from routing.gis import gis_report
 from routing.zones import ZONE_ATTRIBUTE, read_zones, tag_zones, zone_edge_pairs
 
@@ -111,3 +112,38 @@ def test_zone_edges_can_be_closed_to_vans(city: nx.MultiDiGraph) -> None:
         router.route(start, end)
     router.reopen("zone:MOLIERE")
     assert np.array_equal(router.route(start, end).nodes, open_route.nodes)
+
+
+def test_vans_may_enter_the_zones_only_during_access_hours(carreta_cache_dir: Path) -> None:
+    import simpy
+
+    from sim.closures import ClosureScheduler
+    from sim.records import EventLog
+    from sim.scenario_streets import PedestrianZones
+    from sim.streets import van_zone_windows
+
+    van = load_graph(STREETS, profile="van", cache_dir=carreta_cache_dir).copy()
+    tag_zones(van, read_zones(ZONES))
+    zones = PedestrianZones(file=ZONES)  # default access 06:00-11:00
+    windows = van_zone_windows(zones, van)
+    assert [(w.start_s, w.end_s) for w in windows] == [(0.0, 6 * 3600.0), (11 * 3600.0, 86400.0)]
+    router = ClosableRouter(van)
+    env = simpy.Environment(initial_time=5 * 3600.0)
+    scheduler = ClosureScheduler(env, windows, [router], EventLog(), on_change=lambda: None)
+    env.process(scheduler.run())
+    zone_pairs = set(zone_edge_pairs(van))
+    snapper = Snapper(van)
+    start, end = (snapper.snap_point(*point)[0] for point in (LOGE_EAST, (3.8745, 43.6115)))
+
+    def uses_zone() -> bool:
+        try:
+            nodes = router.route(start, end).nodes.tolist()
+        except NoRouteError:
+            return False
+        return bool(zone_pairs & set(itertools.pairwise(nodes)))
+
+    seen = {}
+    for hour in (5.5, 8.0, 12.0):
+        env.run(until=hour * 3600.0)
+        seen[hour] = uses_zone()
+    assert seen == {5.5: False, 8.0: True, 12.0: False}
