@@ -117,6 +117,8 @@ class ClosableRouter(Router):
         self._state: _ClosedState | None = None
         n = np.int64(self.compiled.n_nodes)
         self._pair_keys = self.compiled.sources * n + self.compiled.indices
+        self._id_order = np.argsort(self.compiled.node_ids, kind="stable")
+        self._sorted_ids = self.compiled.node_ids[self._id_order]
         self.fallbacks = 0  # routes that needed the exact Dijkstra fallback
 
     # -- closures ---------------------------------------------------------------------------
@@ -185,7 +187,7 @@ class ClosableRouter(Router):
     def _uses_blocked(self, route: Route, blocked: np.ndarray) -> bool:
         if route.nodes.shape[0] < 2:
             return False
-        index = np.asarray(self.index_of(route.nodes.tolist()), dtype=np.int64)
+        index = self._id_order[np.searchsorted(self._sorted_ids, route.nodes)]  # ids of a route
         keys = index[:-1] * np.int64(self.compiled.n_nodes) + index[1:]
         return bool(blocked[np.searchsorted(self._pair_keys, keys)].any())
 
