@@ -118,4 +118,7 @@ def run_command(
         f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % in routing"
     )
     typer.echo(f"results: {written}")
-    typer.echo("Street network © OpenStreetMap contributors (ODbL).")
+    if scenario.network.source_kind() == "gis_file":
+        typer.echo("Street network © Ville de Montpellier open data (Licence Ouverte / Etalab).")
+    else:
+        typer.echo("Street network © OpenStreetMap contributors (ODbL).")
