@@ -12,7 +12,7 @@ from shapely.geometry import LineString
 
 from routing import load_graph
 from routing.closures import ClosableRouter, closed_pairs, edges_named
-from routing.errors import NoRouteError
+from routing.errors import NetworkError, NoRouteError
 from routing.gis import gis_report, graph_from_lines
 from routing.profile import apply_profile
 from sim.crossings import add_waits, crossing_nodes, major_roads
@@ -134,3 +134,21 @@ def test_crossing_is_going_straight_over_a_major_road(tiny_graph: nx.MultiDiGrap
     # 1 → 2 → 3 turns onto Rue B: not a crossing; 4 → 1 → 2: node 1 is not on a major road.
     assert crossing_nodes(router, roads, np.array([1, 2, 3])).tolist() == []
     assert crossing_nodes(router, roads, np.array([4, 1, 2])).tolist() == []
+
+
+def test_city_network_is_cached_like_osm_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = load_graph(STREETS, profile="robot", cache_dir=tmp_path)
+    caplog.set_level("INFO", logger="routing.gis")
+    second = load_graph(STREETS, profile="robot", robot_speed_kph=4.0, cache_dir=tmp_path)
+    assert "from cache" in caplog.text
+    assert second.number_of_edges() == first.number_of_edges()
+    assert {d["speed_kph"] for _, _, d in second.edges(data=True)} == {4.0}
+
+
+def test_a_polygons_file_is_not_a_street_network(tmp_path: Path) -> None:
+    zones = STREETS.parent / "VilleMTP_MTP_ZonePietonne.geojson"
+    with pytest.raises(NetworkError, match="no line geometries") as caught:
+        load_graph(zones, cache_dir=tmp_path)
+    assert str(caught.value).startswith(str(zones)) and "\n" not in str(caught.value)
