@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from routing.errors import CarretaError
 from sim.sweep_worker import RunOutcome, RunTask, execute_run
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DaskExecutor",
     "Executor",
+    "ExecutorError",
     "InProcessExecutor",
     "LocalPoolExecutor",
     "dask_client",
@@ -41,8 +43,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT = "20s"
+"""How long to try reaching a Dask scheduler."""
+
 POOL_START_METHOD = "forkserver"
 """Start method of the local pool (see docs/benchmarks.md, "Sweeps", for the measurements)."""
+
+
+class ExecutorError(CarretaError, RuntimeError):
+    """Runs cannot execute where asked: Dask is not installed, or its scheduler is unreachable."""
 
 
 class Executor(Protocol):
@@ -173,6 +182,8 @@ def dask_client(
     ------
     ValueError
         If neither or both are given.
+    ExecutorError
+        If Dask is not installed or the scheduler cannot be reached (when entered).
     """
     if (scheduler is None) == (local_workers is None):
         raise ValueError("give exactly one of scheduler and local_workers")
@@ -181,10 +192,17 @@ def dask_client(
 
 @contextmanager
 def _dask_client(scheduler: str | None, local_workers: int | None) -> Iterator[Client]:
-    from distributed import Client, LocalCluster
-
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ExecutorError("Dask is not installed: pip install 'carreta[dask]'") from None
     if scheduler is not None:
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            connected = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as error:
+            problem = " ".join(str(error).split()) or type(error).__name__
+            raise ExecutorError(f"cannot use the Dask scheduler {scheduler}: {problem}") from None
+        with connected as client:
             yield client
         return
     with (

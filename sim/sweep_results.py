@@ -75,14 +75,19 @@ def _first_difference(stored: Mapping[str, Any], current: Mapping[str, Any]) -> 
     return "?"
 
 
-def _remove_leftovers(runs_dir: Path) -> None:
-    """Remove hidden temporary run folders left by an interrupted sweep (never complete runs)."""
-    if not runs_dir.is_dir():
-        return
-    for entry in runs_dir.iterdir():
-        if entry.is_dir() and entry.name.startswith(".") and entry.name.endswith(".tmp"):
-            logger.info("removing %s, left by an interrupted run", entry)
+def _remove_leftovers(out_dir: Path) -> None:
+    """Remove the hidden temporary files and run folders an interrupted sweep left behind.
+
+    Only ``.*.tmp`` entries are touched: complete run folders and the tables stay.
+    """
+    runs_dir = out_dir / RUNS_DIR
+    entries = [*out_dir.glob(".*.tmp"), *(runs_dir.glob(".*.tmp") if runs_dir.is_dir() else [])]
+    for entry in entries:
+        logger.info("removing %s, left by an interrupted sweep", entry)
+        if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
@@ -109,7 +114,7 @@ def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
                 f"{out_dir} holds the results of another sweep ({RESOLVED_FILE} differs in "
                 f"'{field}'): choose another --out; results are never overwritten"
             )
-        _remove_leftovers(out_dir / RUNS_DIR)
+        _remove_leftovers(out_dir)
         return True
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ResultsExistError(

@@ -169,7 +169,7 @@ def run_sweep(
         for outcome in executor.run(tasks):
             table.record(outcome)
             if outcome.status == "failed":
-                logger.warning("run %s failed: %s", outcome.run_id, outcome.error)
+                logger.info("run %s failed: %s", outcome.run_id, outcome.error)
                 if outcome.detail:
                     logger.debug("run %s traceback:\n%s", outcome.run_id, outcome.detail)
             if on_progress is not None:

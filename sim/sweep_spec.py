@@ -45,7 +45,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import AfterValidator, Field, JsonValue, PlainValidator
-from scipy.stats import qmc
 
 from sim.errors import ScenarioError
 from sim.scenario_types import ScenarioPath, Section, WholeNumber
@@ -218,6 +217,8 @@ def sample_points(sample: SampleSpec, *, sweep_seed: int) -> list[dict[str, int 
     With ``random``, the first k points do not depend on ``n``; with ``lhs`` (scipy's
     :class:`~scipy.stats.qmc.LatinHypercube`) every point depends on ``n``.
     """
+    from scipy.stats import qmc  # imported here: scipy.stats takes seconds to import
+
     rng = _sample_rng(sweep_seed)
     paths = list(sample.ranges)
     if sample.method == "lhs":

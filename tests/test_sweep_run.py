@@ -231,9 +231,13 @@ def test_failing_run_is_recorded_exit_1_and_retried_on_resume(
     assert "failed" in capsys.readouterr().err
     first_run = out / "runs" / table["run_id"].iloc[0]
     stamp = (first_run / "kpis.json").stat().st_mtime_ns
+    # What a sweep killed while writing leaves behind: hidden temporary folders and files.
+    (out / "runs" / f".{table['run_id'].iloc[1]}.x1y2.tmp").mkdir()
+    (out / ".runs.parquet.4242.tmp").write_bytes(b"half a table")
     assert cli("sweep", str(sweep_file), "--out", str(out)) == 1  # retried, fails again
     assert (first_run / "kpis.json").stat().st_mtime_ns == stamp  # the completed run was kept
     assert len(run_folders(out)) == 1
+    assert not [p for p in [*out.iterdir(), *(out / "runs").iterdir()] if p.name.endswith(".tmp")]
 
 
 def test_another_sweep_is_refused_and_nothing_changes(
@@ -263,3 +267,19 @@ def test_sweep_report_prints_means_and_intervals(
     assert "fleet.robots[0].count=3  dispatch.policy=batch  (2 runs)" in out
     assert out.count("95 % CI [") == 4
     assert cli("sweep-report", str(reference.parent)) == 2
+
+
+def test_unreachable_scheduler_is_a_user_error(
+    sweep_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sim.sweep_executors.CONNECT_TIMEOUT", "1s")
+    out = tmp_path / "out"
+    code = cli("sweep", str(sweep_file), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("carreta: error: cannot use the Dask scheduler tcp://127.0.0.1:9: ")
+    assert err.count("\n") == 1
+    assert not out.exists()

@@ -298,3 +298,63 @@ def test_summary_gives_student_t_intervals_per_combination() -> None:
     assert first["orders_delivered_mean"] == pytest.approx(12.0)
     assert first["orders_delivered_ci_low"] == pytest.approx(12.0 - half)
     assert first["orders_delivered_ci_high"] == pytest.approx(12.0 + half)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_PATHS = st.sampled_from(
+    [
+        "fleet.robots[0].count",
+        "fleet.robots[0].speed_kph",
+        "dispatch.policy",
+        "demand.orders_per_day",
+        "hubs[0]",
+        "hubs[2].lon",
+        "simulation",
+        "name",
+        "x.y",
+        "fleet.robots[0]",
+        "1abc",
+        "",
+    ]
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "seed": _JSON | st.integers(min_value=0, max_value=2**40),
+            "replicates": _JSON | st.integers(min_value=1, max_value=3),
+            "grid": _JSON | st.dictionaries(_PATHS, st.lists(_JSON, max_size=3), max_size=3),
+            "overrides": _JSON | st.dictionaries(_PATHS, _JSON, max_size=2),
+            "sample": _JSON
+            | st.fixed_dictionaries(
+                {"n": st.integers(min_value=-1, max_value=5)},
+                optional={
+                    "method": st.sampled_from(["lhs", "random", "sobol"]),
+                    "ranges": st.dictionaries(_PATHS, st.lists(_JSON, max_size=3), max_size=2),
+                },
+            ),
+        },
+    )
+)
+@settings(max_examples=80, deadline=None)
+def test_random_sweep_files_never_crash(
+    tmp_path_factory: pytest.TempPathFactory, body: dict[str, Any]
+) -> None:
+    path = tmp_path_factory.mktemp("random") / "s.yaml"
+    path.write_text(yaml.safe_dump({"base": str(TINY), **body}, sort_keys=False), "utf-8")
+    try:
+        sweep = load_sweep(path)
+    except ScenarioError as error:
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+        return
+    assert len(sweep.runs) == len({run.run_id for run in sweep.runs}) >= 1
+    for run in sweep.runs[:3]:
+        sweep.scenario_for(run)
