@@ -30,14 +30,14 @@ INF = np.inf
 
 
 @njit(cache=True)
-def _grow(array, size):  # type: ignore[no-untyped-def]
+def _grow(array, size):
     out = np.empty(size, dtype=array.dtype)
     out[: array.shape[0]] = array
     return out
 
 
 @njit(cache=True)
-def _witness_search(  # type: ignore[no-untyped-def]
+def _witness_search(
     source, avoid, max_dist, head_out, next_out, dst, weight, contracted, dist, touched, limit
 ):
     """Dijkstra from ``source`` avoiding ``avoid``, stopping past ``max_dist``; fills ``dist``."""
@@ -72,7 +72,7 @@ def _witness_search(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _live_edges(head, nxt, other, node, contracted, out_nodes, out_edges, out_weight, weight):  # type: ignore[no-untyped-def]
+def _live_edges(head, nxt, other, node, contracted, out_nodes, out_edges, out_weight, weight):
     """Collect the cheapest live edge to each uncontracted neighbour; returns how many."""
     count = 0
     e = head[node]
@@ -97,7 +97,7 @@ def _live_edges(head, nxt, other, node, contracted, out_nodes, out_edges, out_we
 
 
 @njit(cache=True)
-def preprocess(n, src0, dst0, weight0, limit):  # type: ignore[no-untyped-def]
+def preprocess(n, src0, dst0, weight0, limit):
     """Contract every node; return (rank, src, dst, weight, child_a, child_b, edge_count)."""
     m = src0.shape[0]
     capacity = max(16, 2 * m)
@@ -176,7 +176,8 @@ def preprocess(n, src0, dst0, weight0, limit):  # type: ignore[no-untyped-def]
 
     order = 0
     while len(heap) > 0:
-        p, v = heapq.heappop(heap)
+        p, top = heapq.heappop(heap)
+        v = int(top)
         if contracted[v] or p != priority[v]:
             continue
         # Lazy update: re-evaluate, and put back if no longer the minimum.
@@ -212,7 +213,7 @@ def preprocess(n, src0, dst0, weight0, limit):  # type: ignore[no-untyped-def]
         )
         if len(heap) > 0 and p_new > heap[0][0]:
             priority[v] = p_new
-            heapq.heappush(heap, (p_new, v))
+            heapq.heappush(heap, (p_new, np.int64(v)))
             continue
         # Contract v: make sure the edge store can take every possible shortcut.
         n_in = _live_edges(
@@ -301,7 +302,7 @@ def preprocess(n, src0, dst0, weight0, limit):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _simulate(  # type: ignore[no-untyped-def]
+def _simulate(
     v,
     head_in,
     next_in,
@@ -347,8 +348,8 @@ def _simulate(  # type: ignore[no-untyped-def]
     return float(2 * (shortcuts - n_in - n_out) + deleted_neighbours[v] + depth[v])
 
 
-@njit(cache=True)
-def heap_push(keys, values, size, key, value):  # type: ignore[no-untyped-def]
+@njit(cache=True, inline="always")
+def heap_push(keys, values, size, key, value):
     """Push onto the binary min-heap stored in ``keys``/``values[:size]``; returns the new size."""
     i = size
     while i > 0:
@@ -363,8 +364,8 @@ def heap_push(keys, values, size, key, value):  # type: ignore[no-untyped-def]
     return size + 1
 
 
-@njit(cache=True)
-def heap_pop(keys, values, size):  # type: ignore[no-untyped-def]
+@njit(cache=True, inline="always")
+def heap_pop(keys, values, size):
     """Pop the minimum of the heap; returns (key, value, new size). ``size`` must be > 0."""
     top_key = keys[0]
     top_value = values[0]
@@ -389,10 +390,8 @@ def heap_pop(keys, values, size):  # type: ignore[no-untyped-def]
     return top_key, top_value, size
 
 
-@njit(cache=True)
-def _settle_next(  # type: ignore[no-untyped-def]
-    hk, hv, size, dist, pred, ptr, to, w, e_id, touched, n_touched, s_ptr, s_to, s_w
-):
+@njit(cache=True, inline="always")
+def _settle_next(hk, hv, size, dist, pred, ptr, to, w, e_id, touched, n_touched, s_ptr, s_to, s_w):
     """Settle the next node of one search direction; returns (node, dist, size, n_touched).
 
     Stall-on-demand: a node reached more cheaply through a higher neighbour (an edge of the
@@ -421,19 +420,20 @@ def _settle_next(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def route(  # type: ignore[no-untyped-def]
+def route(
     s, t, f_ptr, f_to, f_w, f_e, b_ptr, b_to, b_w, b_e, hierarchy,
-    node_ids, dst0, w0, len0, dist, int_work, heap_keys, heap_values,
-):
+    node_ids, dst0, w0, len0, dist, int_work, heap_keys, heap_values, cut_cycles,
+):  # fmt: skip
     """Bidirectional upward search from ``s`` and ``t``; unpacks the shortest path.
 
     ``f_*``/``b_*`` are the forward and backward search graphs (CSR pointer, head, weight,
     hierarchy edge id); ``hierarchy`` stacks (src, dst, child_a, child_b) of every hierarchy edge;
     ``node_ids, dst0, w0, len0`` describe the compiled original edges. Work arrays, reused across
     calls (flat arguments keep numba's dispatch cheap): ``dist`` (2, n) all ``inf`` on entry and
-    left so; ``int_work`` (6, n + 1) for predecessors, touched lists and unpacking;
-    ``heap_keys``/``heap_values`` (2, capacity). Returns ``(node ids, cum_weight, cum_length)``,
-    all empty when ``t`` is unreachable.
+    left so; ``int_work`` (7, n + 1) for predecessors, touched lists and unpacking (row 6 all
+    ``-1`` on entry and left so); ``heap_keys``/``heap_values`` (2, capacity). ``cut_cycles``:
+    whether the graph has (near-)zero weights, see :func:`_unpack`. Returns
+    ``(node ids, cum_weight, cum_length)``, all empty when ``t`` is unreachable.
     """
     dist_f = dist[0]
     dist_b = dist[1]
@@ -472,7 +472,7 @@ def route(  # type: ignore[no-untyped-def]
             u, d, size_f, n_tf = _settle_next(
                 hk_f, hv_f, size_f, dist_f, pred_f, f_ptr, f_to, f_w, f_e, touched_f, n_tf,
                 b_ptr, b_to, b_w,
-            )
+            )  # fmt: skip
             if u >= 0 and dist_b[u] < INF and d + dist_b[u] < best:
                 best = d + dist_b[u]
                 meet = u
@@ -480,7 +480,7 @@ def route(  # type: ignore[no-untyped-def]
             u, d, size_b, n_tb = _settle_next(
                 hk_b, hv_b, size_b, dist_b, pred_b, b_ptr, b_to, b_w, b_e, touched_b, n_tb,
                 f_ptr, f_to, f_w,
-            )
+            )  # fmt: skip
             if u >= 0 and dist_f[u] < INF and d + dist_f[u] < best:
                 best = d + dist_f[u]
                 meet = u
@@ -488,7 +488,9 @@ def route(  # type: ignore[no-untyped-def]
 
     count = 0
     if meet >= 0:
-        count = _unpack(s, t, meet, pred_f, pred_b, hierarchy, int_work[4], int_work[5])
+        count = _unpack(
+            s, t, meet, pred_f, pred_b, hierarchy, int_work[4], int_work[5], int_work[6], cut_cycles
+        )
     for k in range(n_tf):
         dist_f[touched_f[k]] = INF
     for k in range(n_tb):
@@ -511,8 +513,16 @@ def route(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack):  # type: ignore[no-untyped-def]
-    """Write the original edge ids of the path ``s -> meet -> t`` into ``out``; returns count."""
+def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cycles):
+    """Write the original edge ids of the path ``s -> meet -> t`` into ``out``; returns count.
+
+    With zero-weight cycles, an up-down path of optimal weight can unpack into a walk that
+    visits a node twice (``s -> a -> b -> a -> t``). With ``cut_cycles``, such a cycle (it weighs
+    nothing) is cut out as the walk is written (``position[v]`` is ``v``'s place on the path so
+    far, ``-1`` if absent, and is all ``-1`` again on return), so the result is a simple path of
+    at most ``n - 1`` edges. When every edge weighs well above rounding noise, an optimal walk
+    cannot repeat a node and the caller skips that bookkeeping.
+    """
     src = hierarchy[0]
     dst = hierarchy[1]
     child_a = hierarchy[2]
@@ -538,23 +548,40 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack):  # type: ignore[
         top += 1
         v = src[e]
     count = 0
+    if cut_cycles:
+        position[s] = 0
     while top > 0:
         top -= 1
         e = stack[top]
-        if child_a[e] == -1:
+        if child_a[e] == -1 and not cut_cycles:
             out[count] = e
             count += 1
+        elif child_a[e] == -1:
+            x = dst[e]
+            back = position[x]
+            if back >= 0:  # back at a node of the path: drop the (zero-weight) cycle
+                for k in range(back, count):
+                    position[dst[out[k]]] = -1
+                count = back
+            else:
+                out[count] = e
+                count += 1
+                position[x] = count
         else:
+            if top + 2 > stack.shape[0]:
+                stack = _grow(stack, 2 * stack.shape[0])
             stack[top] = child_b[e]
             stack[top + 1] = child_a[e]
             top += 2
+    if cut_cycles:
+        position[s] = -1
+        for k in range(count):
+            position[dst[out[k]]] = -1
     return count
 
 
 @njit(cache=True)
-def _full_upward_search(  # type: ignore[no-untyped-def]
-    start, ptr, to, w, dist, touched, settled_nodes, settled_dist
-):
+def _full_upward_search(start, ptr, to, w, dist, touched, settled_nodes, settled_dist):
     """Exhaust the upward search from ``start``; returns the number of settled nodes."""
     dist[start] = 0.0
     touched[0] = start
@@ -583,7 +610,7 @@ def _full_upward_search(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def many_to_many(sources, targets, n, f_ptr, f_to, f_w, b_ptr, b_to, b_w):  # type: ignore[no-untyped-def]
+def many_to_many(sources, targets, n, f_ptr, f_to, f_w, b_ptr, b_to, b_w):
     """Shortest-path weights from every source to every target (bucket algorithm); inf if none."""
     dist = np.full(n, INF)
     touched = np.empty(n, dtype=np.int64)

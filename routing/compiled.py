@@ -65,11 +65,10 @@ class CompiledGraph:
     def csr_matrix(self, weight: np.ndarray | None = None) -> sp.csr_matrix:
         """The graph as a scipy CSR matrix of ``weight`` (default: the routing weight).
 
-        Zero weights are stored as a tiny positive number, since scipy's csgraph reads an explicit
-        zero as "no edge".
+        Zero weights stay explicit zeros, which :mod:`scipy.sparse.csgraph` reads as edges of
+        weight 0 (only absent entries are "no edge"), so distances over them are exactly 0.
         """
         data = self.weight if weight is None else weight
-        data = np.where(data > 0, data, np.finfo(np.float64).tiny)
         shape = (self.n_nodes, self.n_nodes)
         return sp.csr_matrix((data, self.indices, self.indptr), shape=shape)
 

@@ -14,6 +14,7 @@ Two interchangeable backends answer the same questions exactly (networkx is the 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
@@ -170,15 +171,16 @@ class Router:
         return self._one_index(nodes)
 
     def _one_index(self, node: Hashable) -> int:
+        # Looked up like ``node in graph``: numpy integers match, ``10.5`` or ``"10"`` do not.
         try:
-            return self._index[int(node)]  # type: ignore[call-overload]
-        except (KeyError, TypeError, ValueError):
+            return self._index[node]  # type: ignore[index]
+        except (KeyError, TypeError):
             raise UnknownNodeError(f"node {node!r} is not in the street graph") from None
 
     def __contains__(self, node: object) -> bool:
         try:
-            return int(node) in self._index  # type: ignore[call-overload]
-        except (TypeError, ValueError):
+            return node in self._index
+        except TypeError:
             return False
 
     # -- queries ----------------------------------------------------------------------------
@@ -290,8 +292,8 @@ class _DijkstraTrees:
         tree = cache.get(root)
         if tree is None:
             graph = self._forward if forward else self._backward
-            dist, pred = dijkstra(graph, indices=root, return_predecessors=True)
-            tree = (dist, pred)
+            dist, pred = dijkstra(graph, indices=[root], return_predecessors=True)
+            tree = (dist[0], pred[0])
             cache[root] = tree
             if len(cache) > self._cache_size:
                 cache.popitem(last=False)
@@ -322,7 +324,7 @@ class _DijkstraTrees:
         while chain[-1] != root:
             chain.append(int(pred[chain[-1]]))
         nodes = np.array(chain[::-1] if forward else chain, dtype=np.int64)
-        edges = [self._edge(a, b) for a, b in zip(nodes[:-1], nodes[1:], strict=True)]
+        edges = [self._edge(a, b) for a, b in itertools.pairwise(nodes)]
         edge_array = np.array(edges, dtype=np.int64)
         cum_time = np.concatenate(([0.0], np.cumsum(self.compiled.weight[edge_array])))
         cum_length = np.concatenate(([0.0], np.cumsum(self.compiled.length_m[edge_array])))
