@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 
 from routing.compiled import CompiledGraph, compile_graph
 from routing.errors import NoRouteError, UnknownNodeError
+from routing.trees import ShortestPathTree, shortest_path_tree
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +143,8 @@ class Router:
         self._routes: OrderedDict[tuple[int, int], Route] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.query_s = 0.0  # wall time spent computing routes and matrices (cache misses)
+        self._trees: dict[tuple[int, bool], ShortestPathTree] = {}
         if backend == "ch":
             from routing.ch import ContractionHierarchy
 
@@ -201,7 +205,9 @@ class Router:
             self.hits += 1
             return cached
         self.misses += 1
+        started = time.perf_counter()
         nodes, cum_time, cum_length = self._engine.path(*key)
+        self.query_s += time.perf_counter() - started
         if nodes.shape[0] == 0:
             raise NoRouteError(origin, destination)
         result = Route(_frozen(nodes), _frozen(cum_time), _frozen(cum_length))
@@ -238,13 +244,37 @@ class Router:
         cols = np.asarray(cols, dtype=np.int64)
         if rows.shape[0] == 0 or cols.shape[0] == 0:
             return np.zeros((rows.shape[0], cols.shape[0]))
-        return self._engine.matrix(rows, cols)
+        started = time.perf_counter()
+        table = self._engine.matrix(rows, cols)
+        self.query_s += time.perf_counter() - started
+        return table
+
+    def tree(self, node: Hashable, *, reverse: bool = False) -> ShortestPathTree:
+        """The shortest-path tree from ``node`` to every node (``reverse``: to ``node``).
+
+        Trees are cached (a hub's is grown once); read a node's cost with :meth:`index_of`,
+        e.g. ``tree.duration_s[router.index_of(door)]``.
+
+        Raises
+        ------
+        UnknownNodeError
+            If ``node`` is not in the graph.
+        """
+        key = (self._one_index(node), reverse)
+        cached = self._trees.get(key)
+        if cached is None:
+            started = time.perf_counter()
+            cached = shortest_path_tree(self.compiled, key[0], reverse=reverse)
+            self.query_s += time.perf_counter() - started
+            self._trees[key] = cached
+        return cached
 
     # -- bookkeeping ------------------------------------------------------------------------
     @property
     def nbytes(self) -> int:
         """Approximate memory held by the compiled graph and the engine, in bytes."""
-        return self.compiled.nbytes + self._engine.nbytes
+        trees = sum(tree.nbytes for tree in self._trees.values())
+        return self.compiled.nbytes + self._engine.nbytes + trees
 
     def cache_info(self) -> dict[str, int]:
         """Route-cache statistics: hits, misses, current size and capacity."""

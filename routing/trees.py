@@ -63,7 +63,7 @@ def shortest_path_tree(
         graph = graph.transpose().tocsr()
     dist_rows, pred_rows = dijkstra(graph, indices=[root], return_predecessors=True)
     dist, pred = dist_rows[0], pred_rows[0].astype(np.int64)
-    # scipy stores zero weights as a tiny number: recompute the exact weights along the tree.
+    # Sum the compiled weights along the tree (the exact figures a route would report).
     has_parent = pred >= 0
     nodes = np.flatnonzero(has_parent)
     parents = pred[nodes]
