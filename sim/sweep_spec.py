@@ -93,18 +93,18 @@ def _bound(value: Any) -> int | float:
     return value
 
 
-Bound = Annotated[float, PlainValidator(_bound)]
+Bound = Annotated[int | float, PlainValidator(_bound)]
 """A range bound: an integer (integer parameter) or a real number (real parameter)."""
 
 
-def _ordered(value: tuple[float, float]) -> tuple[float, float]:
+def _ordered(value: tuple[int | float, int | float]) -> tuple[int | float, int | float]:
     low, high = value
     if low > high or (low == high and not _is_integer_range(value)):
         raise ValueError(f"low ({low!r}) must be less than high ({high!r})")
     return value
 
 
-def _is_integer_range(bounds: tuple[float, float]) -> bool:
+def _is_integer_range(bounds: tuple[int | float, int | float]) -> bool:
     return all(isinstance(bound, int) for bound in bounds)
 
 
@@ -203,7 +203,7 @@ def _sample_rng(sweep_seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=sweep_seed, spawn_key=(key,)))
 
 
-def _scale(unit: float, bounds: tuple[float, float]) -> int | float:
+def _scale(unit: float, bounds: tuple[int | float, int | float]) -> int | float:
     low, high = bounds
     if _is_integer_range(bounds):
         span = int(high) - int(low) + 1

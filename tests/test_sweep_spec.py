@@ -137,6 +137,8 @@ def test_sample_is_crossed_with_grid_and_integer_repeats_collapse(tmp_path: Path
     assert combos == {("nearest_idle", 1), ("nearest_idle", 2), ("batch", 1), ("batch", 2)}
     assert len(sweep.runs) == 4
     assert sweep.parameter_paths == ["dispatch.policy", "fleet.robots[0].count"]
+    # The resolved sweep (sweep.resolved.yaml) keeps integer bounds integers.
+    assert sweep.resolved()["sample"]["ranges"] == {"fleet.robots[0].count": [1, 2]}
 
 
 @pytest.mark.parametrize(
