@@ -43,8 +43,14 @@ class ContractionHierarchy:
             n, compiled.sources, compiled.indices, compiled.weight, witness_limit
         )
         self.rank = rank
+        # Search in rank order, highest first: the nodes every query touches (the top of the
+        # hierarchy) then share cache lines. ``new_of[i]`` is node i's index in that order.
+        order = np.argsort(-rank, kind="stable")
+        self._new_of = np.empty(n, dtype=np.int64)
+        self._new_of[order] = np.arange(n, dtype=np.int64)
+        src, dst = self._new_of[src], self._new_of[dst]
         edge_id = np.arange(src.shape[0], dtype=np.int64)
-        up = rank[dst] > rank[src]
+        up = rank[order][dst] > rank[order][src]
         # Forward search: upward edges from their tail. Backward search: downward edges,
         # walked against their direction from their head.
         self._forward = _upward_csr(n, src[up], dst[up], weight[up], edge_id[up])
@@ -64,7 +70,8 @@ class ContractionHierarchy:
         cut_cycles = bool(w.shape[0] > 0 and w.min() <= 1e-9 * w.sum())
         self._route_args = (
             *self._forward, *self._backward, self._hierarchy,
-            compiled.node_ids, compiled.indices, compiled.weight, compiled.length_m,
+            compiled.node_ids[order], self._new_of[compiled.indices], compiled.weight,
+            compiled.length_m,
             self._dist, self._int_work, self._heap_keys, self._heap_values, cut_cycles,
         )  # fmt: skip
         self.build_s = time.perf_counter() - started
@@ -82,7 +89,10 @@ class ContractionHierarchy:
         ``s`` and ``t`` are node indices; the returned nodes are graph node ids. Empty arrays
         when ``t`` is unreachable from ``s``.
         """
-        result: tuple[np.ndarray, np.ndarray, np.ndarray] = _ch_numba.route(s, t, *self._route_args)
+        new_of = self._new_of
+        result: tuple[np.ndarray, np.ndarray, np.ndarray] = _ch_numba.route(
+            new_of[s], new_of[t], *self._route_args
+        )
         return result
 
     def matrix(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -90,14 +100,15 @@ class ContractionHierarchy:
         f_ptr, f_to, f_w, _ = self._forward
         b_ptr, b_to, b_w, _ = self._backward
         out: np.ndarray = _ch_numba.many_to_many(
-            rows, cols, self.compiled.n_nodes, f_ptr, f_to, f_w, b_ptr, b_to, b_w
-        )
+            self._new_of[rows], self._new_of[cols], self.compiled.n_nodes,
+            f_ptr, f_to, f_w, b_ptr, b_to, b_w,
+        )  # fmt: skip
         return out
 
     @property
     def nbytes(self) -> int:
         """Memory held by the hierarchy, in bytes."""
-        arrays = [self.rank, self._hierarchy, self._dist, self._int_work]
+        arrays = [self.rank, self._new_of, self._hierarchy, self._dist, self._int_work]
         arrays += [self._heap_keys, self._heap_values]
         arrays += list(self._forward) + list(self._backward)
         return int(sum(a.nbytes for a in arrays))
