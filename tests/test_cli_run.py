@@ -118,6 +118,7 @@ def test_validate_accepts_the_shipped_scenarios(carreta_cache_dir: Path) -> None
         ("name: [unclosed\n", "invalid YAML"),
         ("", "empty"),
     ],
+    ids=["zero-speed", "bad-yaml", "empty-file"],
 )
 def test_a_bad_scenario_is_one_line_and_exit_code_2(
     tmp_path: Path, carreta_cache_dir: Path, text: str, message: str
