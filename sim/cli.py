@@ -23,8 +23,8 @@ from typing import Annotated, Final
 import typer
 
 from routing.errors import CarretaError
+from sim.cli_compare import compare_command
 from sim.cli_network import network_app
-from sim.cli_plots import plot_command, replay_command
 from sim.cli_plots import plot_command, replay_command
 from sim.cli_run import run_command, validate_command
 from sim.cli_sweep import sweep_command, sweep_report_command
@@ -44,10 +44,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(network_app, name="network")
-app.command("plot")(plot_command)
-app.command("replay")(replay_command)
 app.command("validate")(validate_command)
 app.command("run")(run_command)
+app.command("compare")(compare_command)
 app.command("plot")(plot_command)
 app.command("replay")(replay_command)
 app.command("sweep")(sweep_command)

@@ -88,6 +88,21 @@ class Dispatcher:
         if self.settings.policy == "nearest_idle" and not self._wake.triggered:
             self._wake.succeed()
 
+    def order_returned(self, order: Order) -> None:
+        """A parcel brought back to its hub by a broken robot: queue it again, first in line.
+
+        It has waited longer than most; its ``attempts`` already count the failed trip and
+        ``returned`` counts the returns.
+        """
+        order.state = OrderState.WAITING
+        order.robot_id = ""
+        order.assigned_s = np.nan
+        order.picked_s = np.nan
+        order.returned += 1
+        self.waiting = {order.order_id: order, **self.waiting}
+        self.log.add(self.env.now, "order_returned", order_id=order.order_id, node=order.node)
+        self._poke()
+
     def _log_rejection(self, order: Order) -> None:
         self.log.add(self.env.now, "order_rejected", order_id=order.order_id, node=order.node)
 
@@ -210,7 +225,7 @@ class Dispatcher:
         for g, key in enumerate(keys):
             lead = groups[key][0]
             out = lead.router.tree(lead.hub.node)
-            nodes = lead.router.index_of([order.node for order in orders])
+            nodes = lead.router.index_of([lead.door_node(order) for order in orders])
             carried = np.array([order.weight_kg <= lead.spec.payload_kg for order in orders])
             times[g] = np.where(carried, out.duration_s[nodes], np.inf)
         nearest = np.argmin(times, axis=0)
@@ -242,7 +257,7 @@ class Dispatcher:
 
     def _plan_sector(self, robots: list[Robot], orders: list[Order]) -> None:
         lead = robots[0]
-        nodes = [lead.hub.node, *(order.node for order in orders)]
+        nodes = [lead.hub.node, *(lead.door_node(order) for order in orders)]
         problem = TourProblem(
             travel_s=lead.router.matrix(nodes, nodes),
             due_s=np.array([order.due_s for order in orders]),
@@ -269,7 +284,7 @@ class Dispatcher:
         return Vehicle(
             max_stops=min(robot.spec.parcel_slots, self.settings.max_stops_per_tour),
             payload_kg=robot.spec.payload_kg,
-            drive_budget_s=usable_wh / wh_per_s,
+            drive_budget_s=usable_wh / wh_per_s if wh_per_s > 0 else float("inf"),  # diesel
         )
 
     def _charge_if_short(self, robot: Robot, orders: list[Order]) -> None:

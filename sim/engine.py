@@ -20,10 +20,13 @@ import simpy
 from sim.demand import generate_orders, read_orders
 from sim.dispatch import Dispatcher
 from sim.energy import BatterySpec
-from sim.records import EventLog, Leg, Order, OrderState
+from sim.operations import Operations, start_operations
+from sim.records import EventLog, Leg, Order, OrderState, Tour
 from sim.robot import Hub, Robot, RobotSpec
 from sim.scenario import Scenario
 from sim.streets import start_street_rules
+from sim.supervision import supervised_speed_kph
+from sim.vans import build_vans
 from sim.world import World, build_world
 
 logger = logging.getLogger(__name__)
@@ -78,6 +81,8 @@ class SimulationResult:
     routing_time_s: float = 0.0
     sim_events: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    operations: Operations | None = None  # supervision and breakdowns, if the scenario has any
+    dispatcher: Dispatcher | None = None  # holds the orders still waiting at the end
 
 
 class OrderSource:
@@ -119,9 +124,10 @@ def _build_robots(
     spread = 0
     for group in scenario.fleet.robots:
         capacity = group.battery_wh
+        speed_kph = supervised_speed_kph(group.speed_kph, scenario.operations.supervision)
         spec = RobotSpec(
             type_name=group.type,
-            speed_kph=group.speed_kph,
+            speed_kph=speed_kph,
             payload_kg=group.payload_kg,
             parcel_slots=group.parcel_slots,
             service_time_s=group.service_time_s,
@@ -133,7 +139,7 @@ def _build_robots(
                 recharge_below_wh=group.recharge_below_fraction * capacity,
             ),
         )
-        router = world.router(group.speed_kph)
+        router = world.router(speed_kph)
         for _ in range(group.count):
             if group.hub is not None:
                 hub = hubs[group.hub]
@@ -218,7 +224,10 @@ def simulate(
     }
     dispatcher = Dispatcher(env, scenario.dispatch, log)
     robots = _build_robots(env, scenario, world, hubs, dispatcher, log, legs)
-    routers = {id(robot.router): robot.router for robot in robots}
+    vans = build_vans(
+        env, scenario, world, orders, dispatcher, log, legs, first_number=len(robots) + 1
+    )
+    routers = {id(robot.router): robot.router for robot in [*robots, *vans]}
     routing_before = sum(router.query_s for router in routers.values())
     for seq, order in enumerate(orders):
         order.seq = seq
@@ -227,11 +236,17 @@ def simulate(
         env, scenario, world.graph, robots, dispatcher, orders, log,
         rng=random_stream(seed, "crossings"), label=label,
     )  # fmt: skip
+    operations = start_operations(
+        env, scenario, robots, dispatcher, log,
+        supervision_rng=random_stream(seed, "supervision"),
+        failures_rng=random_stream(seed, "failures"),
+    )  # fmt: skip
+    robots += vans  # vans get neither street rules nor operations
     timings["setup_s"] = time.perf_counter() - started - sum(timings.values())
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())
     for robot in robots:
-        env.process(robot.run())
+        robot.process = env.process(robot.run())
     if progress is not None:
         env.process(_progress_monitor(env, start_s, end_s, progress))
     sim_started = time.perf_counter()
@@ -256,6 +271,8 @@ def simulate(
         routing_time_s=sum(router.query_s for router in routers.values()) - routing_before,
         sim_events=scheduled_events(env),
         timings=timings,
+        operations=operations,
+        dispatcher=dispatcher,
     )
     check_invariants(result)
     return result
@@ -266,8 +283,14 @@ def check_invariants(result: SimulationResult) -> None:
 
     Every order is in exactly one known state, delivered orders have ordered timestamps, no
     battery went below zero, event times never go backwards, and each robot's distance equals
-    the sum of its legs' lengths.
+    the sum of its legs' lengths. Every open order is accounted for (waiting in the
+    dispatcher's queue, or with the one robot it is assigned to), and operators were held
+    exactly as long as robots needed them.
     """
+    _check_orders_accounted(result)
+    if result.operations is not None:
+        for problem in result.operations.problems(result.end_s):
+            raise InvariantError(problem)
     known = set(OrderState)
     ids = [order.order_id for order in result.orders]
     if len(set(ids)) != len(ids):
@@ -297,3 +320,29 @@ def check_invariants(result: SimulationResult) -> None:
             raise InvariantError(
                 f"{robot.robot_id}: distance {robot.stats.distance_m} m != legs {legs_m} m"
             )
+
+
+def _check_orders_accounted(result: SimulationResult) -> None:
+    """Raise :class:`InvariantError` if an open order is nowhere: every order is either
+    final, waiting in the dispatcher's queue, or assigned to (or on board) exactly one robot."""
+    if result.dispatcher is None:
+        return
+    holders: dict[int, str] = {}
+    for robot in result.robots:
+        tours = [item for item in robot.inbox.items if isinstance(item, Tour)]
+        tours += [robot.tour] if robot.tour is not None else []
+        for tour in tours:
+            for order in tour.orders:
+                if order.is_open and holders.setdefault(order.order_id, robot.robot_id) != (
+                    robot.robot_id
+                ):
+                    raise InvariantError(f"order {order.order_id} is with two robots")
+    waiting = result.dispatcher.waiting
+    for order in result.orders:
+        queued = order.order_id in waiting
+        if (order.state is OrderState.WAITING) != queued:
+            raise InvariantError(f"order {order.order_id} ({order.state}) lost from the queue")
+        if order.state in (OrderState.ASSIGNED, OrderState.ON_BOARD) and (
+            holders.get(order.order_id) != order.robot_id
+        ):
+            raise InvariantError(f"order {order.order_id} ({order.state}) is with no robot")

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import SimulationResult
+from sim.operations_kpis import OPERATIONS_KPI_DESCRIPTIONS, operations_kpis
 from sim.records import OrderState
+from sim.scenario import Scenario
 
 OPEN_STATES = (OrderState.WAITING.value, OrderState.ASSIGNED.value, OrderState.ON_BOARD.value)
 
@@ -39,6 +41,7 @@ KPI_DESCRIPTIONS: dict[str, str] = {
     "energy_cost_eur": "cost of that energy, EUR",
     "co2_kg": "CO2e of that energy from the grid carbon factor, kg",
     "co2_g_per_delivery": "CO2e per delivered order, g",
+    **OPERATIONS_KPI_DESCRIPTIONS,
     "road_crossings": "major roads crossed by all robots over the day (streets.crossings)",
 }
 
@@ -73,6 +76,7 @@ def orders_table(result: SimulationResult) -> pd.DataFrame:
         rows["attempts"].append(order.attempts)
         rows["access_s"].append(order.access_s)
     table = pd.DataFrame(rows)
+    table["returned"] = np.array([order.returned for order in result.orders], dtype=np.int64)
     table["order_id"] = table["order_id"].astype("int64")
     table["node"] = table["node"].astype("int64")
     table["attempts"] = table["attempts"].astype("int64")
@@ -122,6 +126,16 @@ def robots_table(result: SimulationResult) -> pd.DataFrame:
                 "deliveries": stats.deliveries,
                 "crossings": stats.crossings,
                 "utilisation": stats.busy_s / duration if duration > 0 else 0.0,
+                "kind": robot.spec.kind,
+                "energy_source": robot.spec.energy_source,
+                "fuel_l": stats.distance_m / 1000.0 * robot.spec.fuel_l_per_100km / 100.0,
+                "interventions": stats.interventions,
+                "takeovers": stats.takeovers,
+                "help_s": stats.help_s,
+                "waiting_help_s": stats.waiting_help_s,
+                "escorted_s": stats.escorted_s,
+                "breakdowns": stats.breakdowns,
+                "down_s": stats.down_s,
             }
         )
     return pd.DataFrame.from_records(records)
@@ -129,12 +143,14 @@ def robots_table(result: SimulationResult) -> pd.DataFrame:
 
 def legs_table(result: SimulationResult) -> pd.DataFrame:
     """One row per leg driven, with its node path, vertex times (s) and coordinates."""
-    lon_of = dict(
-        zip(result.world.node_lonlat[0].tolist(), result.world.node_lonlat[1], strict=True)
-    )
-    lat_of = dict(
-        zip(result.world.node_lonlat[0].tolist(), result.world.node_lonlat[2], strict=True)
-    )
+    tables = [result.world.node_lonlat]
+    if result.world.vans is not None:  # vans drive the drive network's nodes
+        tables.insert(0, result.world.vans.node_lonlat)
+    lon_of: dict[int, float] = {}
+    lat_of: dict[int, float] = {}
+    for node_ids, lons, lats in tables:
+        lon_of.update(zip(node_ids.tolist(), lons, strict=True))
+        lat_of.update(zip(node_ids.tolist(), lats, strict=True))
     records = []
     for leg in result.legs:
         nodes = leg.nodes.tolist()
@@ -177,8 +193,11 @@ def compute_kpis(
     open_at_end = int(orders["state"].isin(OPEN_STATES).sum())
     late = int(delivered["late"].sum())
     lead_min = delivered["lead_time_s"].to_numpy(float) / 60.0
+    fleet = robots
+    if "kind" in robots:  # robot KPIs are about robots; energy counts electric vans too
+        robots = robots[robots["kind"] == "robot"]
     robot_km = float(robots["distance_km"].sum())
-    energy_kwh = float(robots["drive_energy_wh"].sum()) / 1000.0 / charging_efficiency
+    energy_kwh = float(fleet["drive_energy_wh"].sum()) / 1000.0 / charging_efficiency
     n_delivered = len(delivered)
     n_robots = len(robots)
     co2_kg = energy_kwh * grid_co2_g_per_kwh / 1000.0
@@ -210,14 +229,29 @@ def compute_kpis(
     }
 
 
-def result_kpis(result: SimulationResult) -> dict[str, float | int]:
-    """KPIs of an in-memory run."""
-    energy = result.scenario.energy
-    return compute_kpis(
-        orders_table(result),
-        robots_table(result),
-        duration_s=result.end_s - result.start_s,
+def run_kpis(
+    orders: pd.DataFrame, robots: pd.DataFrame, scenario: Scenario, *, duration_s: float
+) -> dict[str, float | int]:
+    """Every KPI of :data:`KPI_DESCRIPTIONS`: :func:`compute_kpis` and those of operations
+    (:func:`sim.operations_kpis.operations_kpis`), from a run's tables and scenario."""
+    energy = scenario.energy
+    kpis = compute_kpis(
+        orders,
+        robots,
+        duration_s=duration_s,
         grid_co2_g_per_kwh=energy.grid_co2_g_per_kwh,
         energy_price_eur_per_kwh=energy.energy_price_eur_per_kwh,
         charging_efficiency=energy.charging_efficiency_fraction,
+    )
+    kpis.update(operations_kpis(orders, robots, scenario, duration_s=duration_s))
+    return kpis
+
+
+def result_kpis(result: SimulationResult) -> dict[str, float | int]:
+    """KPIs of an in-memory run."""
+    return run_kpis(
+        orders_table(result),
+        robots_table(result),
+        result.scenario,
+        duration_s=result.end_s - result.start_s,
     )

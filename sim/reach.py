@@ -48,21 +48,24 @@ def build_reach(robots: list[Robot], orders: list[Order]) -> Reach:
             groups[key] = len(leads)
             leads.append(robot)
         group_of[robot.robot_id] = groups[key]
-    nodes = [order.node for order in orders]
     weights = np.array([order.weight_kg for order in orders], dtype=float)
-    indices: dict[int, np.ndarray] = {}
+    indices: dict[tuple[int, int], np.ndarray] = {}
     out_s, round_trip_wh = [], []
     codes = np.empty((len(leads), len(orders)), dtype=np.int64)
     for g, lead in enumerate(leads):
         router = lead.router
-        index = indices.get(id(router))
+        doors = (id(router), id(lead.doors))  # vans stop at doors of their own network
+        index = indices.get(doors)
         if index is None:
-            index = indices[id(router)] = np.asarray(router.index_of(nodes), dtype=np.int64)
+            nodes = [lead.door_node(order) for order in orders]
+            index = indices[doors] = np.asarray(router.index_of(nodes), dtype=np.int64)
         out = router.tree(lead.hub.node)
         back = router.tree(lead.hub.node, reverse=True)
         length_m = out.length_m[index] + back.length_m[index]
         battery = lead.spec.battery
-        energy = length_m / 1000.0 * battery.consumption_wh_per_km
+        reachable = np.isfinite(length_m)
+        energy = np.full(len(orders), np.inf)  # stays inf where unreachable (0 Wh/km: diesel)
+        energy[reachable] = length_m[reachable] / 1000.0 * battery.consumption_wh_per_km
         out_s.append(out.duration_s[index].tolist())
         round_trip_wh.append(energy.tolist())
         code = np.zeros(len(orders), dtype=np.int64)

@@ -52,11 +52,24 @@ class Order:
     attempts: int = 0
     seq: int = -1  # position in the day's order list (set by the engine)
     access_s: float = 0.0  # time to walk access_m at the stop, added to the service time
+    returned: int = 0  # times brought back to the hub by a broken robot (sim.breakdowns)
 
     @property
     def is_open(self) -> bool:
         """Not delivered and not rejected."""
         return self.state not in FINAL_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class Doors:
+    """Where a vehicle on its own street network stops for each order, by ``Order.seq``.
+
+    Vans (:mod:`sim.vans`) drive another network than robots: ``nodes`` are its street nodes
+    nearest each door and ``stop_time_s`` the time spent at each stop.
+    """
+
+    nodes: np.ndarray
+    stop_time_s: np.ndarray
 
 
 @dataclass(slots=True)

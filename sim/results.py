@@ -36,11 +36,11 @@ from sim.engine import SimulationResult
 from sim.errors import CarretaError
 from sim.metrics import (
     KPI_DESCRIPTIONS,
-    compute_kpis,
     events_table,
     legs_table,
     orders_table,
     robots_table,
+    run_kpis,
 )
 from sim.scenario import scenario_to_yaml
 
@@ -158,15 +158,7 @@ def write_run(
         legs.to_parquet(folder / "legs.parquet", index=False)
         if outputs.trips_geojson and trips is not None:
             trips(legs, folder / "trips.geojson")
-        energy = scenario.energy
-        kpis = compute_kpis(
-            orders,
-            robots,
-            duration_s=result.end_s - result.start_s,
-            grid_co2_g_per_kwh=energy.grid_co2_g_per_kwh,
-            energy_price_eur_per_kwh=energy.energy_price_eur_per_kwh,
-            charging_efficiency=energy.charging_efficiency_fraction,
-        )
+        kpis = run_kpis(orders, robots, scenario, duration_s=result.end_s - result.start_s)
         dump_json(kpis, folder / "kpis.json")
         dump_json(manifest(result, command=command), folder / "manifest.json")
 

@@ -16,13 +16,18 @@ import simpy
 
 from routing.router import Route, Router
 from sim.energy import BatterySpec, can_afford, charge_time_s, drive_energy_wh, grid_energy_wh
-from sim.records import EventLog, Leg, OrderState, Tour
+from sim.records import Doors, EventLog, Leg, Order, OrderState, Tour
 
 if TYPE_CHECKING:
     import numpy as np
 
     from sim.dispatch import Dispatcher
+    from sim.operations import Operations
     from sim.streets import LegPlanner
+
+
+DOWN_STATES = ("broken", "towed", "repair")
+"""States of a robot out of service after a breakdown (their time is RobotStats.down_s)."""
 
 
 @dataclass
@@ -69,6 +74,9 @@ class RobotSpec:
     service_time_s: float
     charge_power_w: float | None
     battery: BatterySpec
+    kind: str = "robot"  # or "van" (sim.vans)
+    energy_source: str = "electric"  # or "diesel" (vans)
+    fuel_l_per_100km: float = 0.0  # diesel vans
 
 
 @dataclass
@@ -87,6 +95,13 @@ class RobotStats:
     deliveries: int = 0
     min_battery_wh: float = float("inf")
     crossings: int = 0  # major roads crossed (streets.crossings)
+    interventions: int = 0  # routine remote help received (sim.supervision)
+    takeovers: int = 0  # fixed-obstacle take-overs received
+    help_s: float = 0.0  # time being helped (interventions and take-overs)
+    waiting_help_s: float = 0.0  # time stopped waiting for a free operator or escort
+    escorted_s: float = 0.0  # time accompanied by a walking escort
+    breakdowns: int = 0  # failures (sim.breakdowns)
+    down_s: float = 0.0  # time broken, towed or in repair
 
 
 @dataclass
@@ -107,6 +122,9 @@ class Robot:
     tour: Tour | None = None
     stats: RobotStats = field(default_factory=RobotStats)
     streets: LegPlanner | None = None  # closures and crossings (sim.streets); None: plain legs
+    doors: Doors | None = None  # vans: doors on their own network (sim.vans); None: order.node
+    operations: Operations | None = None  # supervision, breakdowns (sim.operations)
+    process: simpy.Process | None = None  # the process of run(), set by the engine
     inbox: simpy.Store = field(init=False)
     _state_since: float = field(init=False)
 
@@ -125,6 +143,8 @@ class Robot:
             self.stats.charging_s += elapsed
         elif self.state == "waiting_charger":
             self.stats.waiting_charger_s += elapsed
+        elif self.state in DOWN_STATES:
+            self.stats.down_s += elapsed
         else:
             self.stats.busy_s += elapsed
         self.state = state
@@ -136,6 +156,10 @@ class Robot:
         """Account for the time since the last state change (call at the end of the run)."""
         self._set_state(self.state, log=False)
 
+    def set_state(self, state: str) -> None:
+        """Enter ``state`` (logged as ``state:<name>``); used by :mod:`sim.operations`."""
+        self._set_state(state)
+
     # -- planning helpers (no SimPy) --------------------------------------------------------
     def tour_routes(self, tour: Tour) -> list[Route]:
         """The legs of ``tour``: hub → each stop in order → hub.
@@ -145,8 +169,18 @@ class Robot:
         NoRouteError
             If a stop cannot be reached or left.
         """
-        nodes = [self.hub.node, *(order.node for order in tour.orders), self.hub.node]
+        nodes = [self.hub.node, *(self.door_node(order) for order in tour.orders), self.hub.node]
         return [self.router.route(a, b) for a, b in itertools.pairwise(nodes)]
+
+    def door_node(self, order: Order) -> int:
+        """The street node where this vehicle stops for ``order`` (on its own network)."""
+        return order.node if self.doors is None else int(self.doors.nodes[order.seq])
+
+    def stop_time_s(self, order: Order) -> float:
+        """Seconds spent at the stop of ``order``."""
+        if self.doors is None:
+            return self.spec.service_time_s + order.access_s
+        return float(self.doors.stop_time_s[order.seq])
 
     def tour_energy_wh(self, routes: list[Route]) -> float:
         """Energy the legs need, in Wh."""
@@ -170,7 +204,10 @@ class Robot:
                 if self.hub.chargers and self.battery_wh < self.spec.battery.capacity_wh:
                     yield from self._charge()
                 continue
-            yield from self._do_tour(command)
+            if self.operations is None:
+                yield from self._do_tour(command)
+            else:
+                yield from self.operations.tour(self, command, self._do_tour(command))
 
     def _do_tour(self, tour: Tour) -> Generator[simpy.Event, Any, None]:
         env = self.env
@@ -188,7 +225,7 @@ class Robot:
             route = yield from self._drive(route, "to_stop")
             hub_distance += route.length_m
             self._set_state("serving")
-            yield env.timeout(self.spec.service_time_s + order.access_s)
+            yield env.timeout(self.stop_time_s(order))
             order.state = OrderState.DELIVERED
             order.delivered_s = env.now
             order.distance_m = hub_distance
@@ -220,9 +257,16 @@ class Robot:
         self.log.add(
             env.now, "depart", robot_id=self.robot_id, node=route.origin, value=route.length_m
         )
-        yield env.timeout(float(cum_time_s[-1]))
+        if self.operations is None:
+            yield env.timeout(float(cum_time_s[-1]))
+        else:  # stops for help or a breakdown on the way
+            yield from self.operations.drive(self, route, self.legs[-1])
         self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
         return route
+
+    def drive_to_hub(self, origin: int) -> Generator[simpy.Event, Any, None]:
+        """Drive from street node ``origin`` back to the hub (after a repair on the spot)."""
+        yield from self._drive(self.router.route(origin, self.hub.node), "to_hub")
 
     def _plan_leg(
         self, route: Route

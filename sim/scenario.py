@@ -28,6 +28,7 @@ from sim.errors import ScenarioError, ScenarioIssue
 from sim.scenario_demand import Demand, Destinations, WeightDistribution
 from sim.scenario_fleet import Fleet, Hub, RobotType
 from sim.scenario_messages import issues_from_validation_error, mark_override_issues
+from sim.scenario_operations import Costs, Operations
 from sim.scenario_overrides import apply_overrides, parse_override
 from sim.scenario_reading import read_scenario_data
 from sim.scenario_sections import Dispatch, Energy, NetworkSource, Outputs, Simulation
@@ -35,6 +36,7 @@ from sim.scenario_streets import Streets
 from sim.scenario_types import FieldLocation, Section, raise_problems
 
 __all__ = [
+    "Costs",
     "Demand",
     "Destinations",
     "Dispatch",
@@ -42,6 +44,7 @@ __all__ = [
     "Fleet",
     "Hub",
     "NetworkSource",
+    "Operations",
     "Outputs",
     "RobotType",
     "Scenario",
@@ -71,9 +74,10 @@ def _safe_name(value: str) -> str:
 class Scenario(Section):
     """A complete scenario: one simulated day of a robot fleet delivering parcels.
 
-    Rules: hub ids are unique; every ``fleet.robots[i].hub`` names a hub; the heaviest parcel
-    fits some robot's payload_kg; generated demand has a positive hourly weight within the
-    simulated hours; with only a ``network.bbox``, every hub lies inside it.
+    Rules: hub ids are unique; every ``fleet.robots[i].hub`` and ``fleet.vans[i].hub`` names a
+    hub; the heaviest parcel fits some robot's (or van's) payload_kg; generated demand has a
+    positive hourly weight within the simulated hours; with only a ``network.bbox``, every hub
+    lies inside it.
     """
 
     name: Annotated[str, AfterValidator(_safe_name)] = Field(
@@ -91,6 +95,11 @@ class Scenario(Section):
     dispatch: Dispatch = Field(default_factory=Dispatch, description="How orders meet robots.")
     simulation: Simulation = Field(default_factory=Simulation, description="The simulated day.")
     energy: Energy = Field(default_factory=Energy, description="Emission and cost factors.")
+    operations: Operations = Field(
+        default_factory=Operations,
+        description="Supervision and breakdowns of the robots (both off by default).",
+    )
+    costs: Costs = Field(default_factory=Costs, description="Vehicle, staff and upkeep costs.")
     outputs: Outputs = Field(default_factory=Outputs, description="What a run writes.")
     streets: Streets = Field(
         default_factory=Streets,
@@ -118,13 +127,12 @@ class Scenario(Section):
                 )
             first_index.setdefault(hub.id, index)
         known = ", ".join(repr(hub_id) for hub_id in first_index)
-        for index, group in enumerate(self.fleet.robots):
-            if group.hub is not None and group.hub not in first_index:
+        groups = [("robots", i, g.hub) for i, g in enumerate(self.fleet.robots)]
+        groups += [("vans", i, g.hub) for i, g in enumerate(self.fleet.vans)]
+        for kind, index, hub_id in groups:
+            if hub_id is not None and hub_id not in first_index:
                 problems.append(
-                    (
-                        ("fleet", "robots", index, "hub"),
-                        f"unknown hub {group.hub!r} (hubs: {known})",
-                    )
+                    (("fleet", kind, index, "hub"), f"unknown hub {hub_id!r} (hubs: {known})")
                 )
         bbox = self.network.bbox
         network = self.network
@@ -143,6 +151,7 @@ class Scenario(Section):
         problems: list[tuple[FieldLocation, str]] = []
         weights = demand.parcel_weight_kg
         carried = [group.payload_kg for group in self.fleet.robots if group.count > 0]
+        carried += [group.payload_kg for group in self.fleet.vans if group.count > 0]
         if carried and weights.heaviest_kg > max(carried):
             name = "mean_kg" if weights.distribution == "fixed" else "max_kg"
             problems.append(

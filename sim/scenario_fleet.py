@@ -21,8 +21,9 @@ from sim.scenario_types import (
     WholeNumber,
     raise_problems,
 )
+from sim.scenario_vans import VanType
 
-__all__ = ["Fleet", "Hub", "RobotType"]
+__all__ = ["Fleet", "Hub", "RobotType", "VanType"]
 
 Fraction = Annotated[Number, Field(ge=0.0, le=1.0)]
 
@@ -162,24 +163,43 @@ class RobotType(Section):
 
 
 class Fleet(Section):
-    """The robots: one entry per robot type and hub.
+    """The robots, and the vans they may be compared with: one entry per type and hub.
 
-    Rules: at least one robot in total.
+    Rules: at least one robot or van in total; a van type's name differs from every robot
+    type's name (robots and vans of one hub are planned per type).
     """
 
     robots: list[RobotType] = Field(
         min_length=1,
         description="Robot groups; each entry gives a robot model, how many and where they start.",
     )
+    vans: list[VanType] = Field(
+        default_factory=list,
+        description=(
+            "Delivery-van groups (none by default): the baseline robots are compared against. "
+            "A vans-only fleet keeps its robot groups at count 0."
+        ),
+    )
 
     @model_validator(mode="after")
     def _has_robots(self) -> Fleet:
-        if sum(group.count for group in self.robots) == 0:
+        vans = sum(group.count for group in self.vans)
+        if sum(group.count for group in self.robots) + vans == 0:
             location: FieldLocation = ("robots",)
             raise_problems([(location, "the fleet has no robots: every count is 0")])
+        robot_types = {group.type for group in self.robots}
+        for index, group in enumerate(self.vans):
+            if group.type in robot_types:
+                location = ("vans", index, "type")
+                raise_problems([(location, f"{group.type!r} is already a robot type's name")])
         return self
 
     @property
     def robot_count(self) -> int:
         """Total number of robots over all groups."""
         return sum(group.count for group in self.robots)
+
+    @property
+    def van_count(self) -> int:
+        """Total number of vans over all groups."""
+        return sum(group.count for group in self.vans)

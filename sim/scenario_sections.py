@@ -184,7 +184,7 @@ class Simulation(Section):
 
 
 class Energy(Section):
-    """Figures that turn charged energy into emissions and cost."""
+    """Figures that turn charged energy and burnt diesel into emissions and cost."""
 
     grid_co2_g_per_kwh: Number = Field(
         default=52.0,
@@ -206,6 +206,22 @@ class Energy(Section):
         gt=0.0,
         le=1.0,
         description="Energy stored in the battery per unit drawn from the grid (0 to 1).",
+    )
+    diesel_co2e_kg_per_l: Number = Field(
+        default=3.1,
+        ge=0.0,
+        description=(
+            "Emissions of burning one litre of diesel, well to wheel, in kg CO2e per litre "
+            "(ADEME Base Carbone: about 3.1 for road diesel, upstream included)."
+        ),
+    )
+    diesel_price_eur_per_l: Number = Field(
+        default=1.45,
+        ge=0.0,
+        description=(
+            "Price of diesel for a business, EUR per litre excluding VAT (assumption: about "
+            "1.75 EUR at the pump in France in 2024, VAT included)."
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -15,6 +16,9 @@ from routing.router import Router
 from routing.zones import cap_zone_speeds
 from sim.errors import ScenarioError
 from sim.scenario import NetworkSource, Scenario
+
+if TYPE_CHECKING:
+    from sim.vans import VanNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class World:
     node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
     _routers: dict[float, Router] = field(default_factory=dict)
     zone_speed_kph: float | None = None  # robots' speed cap on edges tagged with a zone
+    vans: VanNetwork | None = None  # the drive network of vans, loaded on first use (sim.vans)
 
     def router(self, speed_kph: float) -> Router:
         """The router for robots moving at ``speed_kph`` (built on first use, then shared)."""

@@ -72,10 +72,10 @@ def test_montpellier_centre_describes_the_carreta_day() -> None:
     assert scenario.network.place == "Montpellier, France"
     assert [hub.id for hub in scenario.hubs] == ["saint-roch"]
     (robots,) = scenario.fleet.robots
-    assert (robots.count, robots.speed_kph, robots.payload_kg) == (6, 6.0, 300.0)
+    assert (robots.count, robots.speed_kph, robots.payload_kg) == (20, 6.0, 300.0)
     autonomy_h = robots.battery_wh / robots.consumption_wh_per_km / robots.speed_kph
     assert autonomy_h == pytest.approx(4.0, rel=0.05)
-    assert scenario.demand.orders_per_day == 1500
+    assert scenario.demand.orders_per_day == 1000
     profile = scenario.demand.hourly_profile
     assert all(weight == 0 for hour, weight in enumerate(profile) if hour < 8 or hour >= 19)
     assert scenario.simulation.window_h == (7.0, 20.0)
@@ -101,7 +101,7 @@ def test_shipped_scenarios_lie_inside_the_osm_extract(name: str) -> None:
     assert area.radius_m < min(to_edges)
 
 
-def test_tiny_has_three_robots_and_about_80_orders_over_two_hours() -> None:
+def test_tiny_has_three_robots_and_about_40_orders_over_two_hours() -> None:
     scenario = load_scenario(SCENARIOS / "tiny.yaml")
     assert scenario.fleet.robot_count == 3
     start_h, end_h = scenario.simulation.window_h
@@ -109,7 +109,7 @@ def test_tiny_has_three_robots_and_about_80_orders_over_two_hours() -> None:
     busy_hours = [hour for hour, weight in enumerate(profile) if weight > 0]
     assert len(busy_hours) == 2
     assert all(start_h <= hour and hour + 1 <= end_h for hour in busy_hours)
-    assert scenario.demand.orders_per_day == 80
+    assert scenario.demand.orders_per_day == 40
 
 
 # --- error messages -------------------------------------------------------------------------
