@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -67,6 +68,31 @@ def timed(command: list[str], out: Path) -> tuple[float, float, float]:
     if manifest["status"] != "completed":
         raise RuntimeError(f"{out}: sweep {manifest['status']}")
     return wall_s, float(manifest["sessions"][-1]["wall_time_s"]), os.getloadavg()[0]
+
+
+def _burn(loops: int) -> float:
+    """Pure-Python CPU work; return its duration in s."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(loops):
+        total += i
+    return time.perf_counter() - started
+
+
+def machine_ceiling(loops: int = 20_000_000) -> float:
+    """The speed-up 2 processes get on this machine now, on plain CPU work (ideal: 2.0).
+
+    Other processes share the cores: no sweep can beat this ceiling while they run.
+    """
+    started = time.perf_counter()
+    _burn(loops)
+    _burn(loops)
+    serial_s = time.perf_counter() - started
+    context = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    with context.Pool(2) as pool:
+        pool.map(_burn, [loops, loops])
+    return serial_s / (time.perf_counter() - started)
 
 
 def configurations(sweep: Path, start_methods: bool) -> dict[str, list[str]]:
@@ -119,7 +145,10 @@ def main() -> None:
             folder / "w",
         )
         times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in configs}
+        ceilings: list[float] = []
         for repeat in range(args.repeats):
+            ceilings.append(machine_ceiling())
+            print(f"  repeat {repeat + 1}: 2-process ceiling on plain CPU work {ceilings[-1]:.2f}×")
             for name, command in configs.items():
                 out = folder / f"out-{repeat}-{len(times[name])}-{abs(hash(name))}"
                 times[name].append(timed([*command, "--out", str(out)], out))
@@ -129,7 +158,12 @@ def main() -> None:
                     f"  load {load:.1f}",
                     flush=True,
                 )
+        ceilings.append(machine_ceiling())
     report(times, runs=args.runs, repeats=args.repeats)
+    print(
+        f"2-process ceiling of the machine (plain CPU work, ideal 2.00×): median "
+        f"{statistics.median(ceilings):.2f}×, range {min(ceilings):.2f}× to {max(ceilings):.2f}×"
+    )
 
 
 def report(times: dict[str, list[tuple[float, float, float]]], *, runs: int, repeats: int) -> None:

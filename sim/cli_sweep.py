@@ -140,7 +140,7 @@ def sweep_command(
         )
 
         def started(total: int, skipped: int) -> None:
-            bar.update(skipped)
+            bar.initial = bar.n = skipped  # resumed runs count as done, not in the rate (ETA)
             bar.set_postfix(failed=0, remaining=total - skipped)
 
         def advance(outcome: RunOutcome, counts: dict[str, int]) -> None:

@@ -212,6 +212,9 @@ def _dask_client(scheduler: str | None, local_workers: int | None) -> Iterator[C
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # The scheduler's HTTP routes (health, metrics) on a free loopback port: no clash
+            # with another cluster's default port 8787.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.WARNING,
         ) as cluster,
         Client(cluster) as client,
