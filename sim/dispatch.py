@@ -85,6 +85,7 @@ class Dispatcher:
         self._poke()
 
     def _poke(self) -> None:
+        """Wake the first-come-first-served dispatcher (it returns at once if nothing fits)."""
         if self.settings.policy == "nearest_idle" and not self._wake.triggered:
             self._wake.succeed()
 
@@ -160,11 +161,11 @@ class Dispatcher:
         more than a short one; an idle robot that could carry an order but cannot afford it is
         sent to charge.
         """
-        scanned = 0
+        if not self.waiting or not any(self.idle.values()):
+            return
         for order_id in list(islice(self.waiting, scan_limit)):
             if not any(self.idle.values()):
                 return
-            scanned += 1
             order = self.waiting[order_id]
             best: tuple[float, Robot] | None = None
             for robots in self.idle.values():

@@ -91,12 +91,12 @@ def events_table(result: SimulationResult) -> pd.DataFrame:
     log = result.events
     return pd.DataFrame(
         {
-            "time_s": np.asarray(log.time_s, dtype=float),
-            "robot_id": pd.array(log.robot_id, dtype="string"),
-            "kind": pd.array(log.kind, dtype="string"),
-            "order_id": np.asarray(log.order_id, dtype=np.int64),
-            "node": np.asarray(log.node, dtype=np.int64),
-            "value": np.asarray(log.value, dtype=float),
+            "time_s": np.asarray(log.column("time_s"), dtype=float),
+            "robot_id": pd.array(log.column("robot_id"), dtype="string"),
+            "kind": pd.array(log.column("kind"), dtype="string"),
+            "order_id": np.asarray(log.column("order_id"), dtype=np.int64),
+            "node": np.asarray(log.column("node"), dtype=np.int64),
+            "value": np.asarray(log.column("value"), dtype=float),
         }
     )
 
