@@ -86,21 +86,29 @@ def main() -> None:
     graph = build_world(scenario).graph
     print(f"network: {time.perf_counter() - started:.1f} s (not counted below)")
 
-    walls, routing, events = [], [], []
+    walls, routing, events, bares, ratios = [], [], [], [], []
     for _ in range(args.repeat):
         # A fresh world per repeat: no route cache or tree carried over from the last run.
         world = build_world(scenario, graph=graph)
         world.router(scenario.fleet.robots[0].speed_kph)  # router build: not counted
         gc.collect()
+        # The bare loop is timed right before and after each run, so a change of the shared
+        # machine's load hits both sides of the ratio alike.
+        before = bare_simpy_events_per_s()
         result = simulate(scenario, world=world)
+        bare_rate = (before + bare_simpy_events_per_s()) / 2.0
+        run_rate_now = result.sim_events / result.timings["simulate_s"]
         walls.append(result.wall_time_s)
         routing.append(result.routing_time_s)
-        events.append(result.sim_events / result.timings["simulate_s"])
+        events.append(run_rate_now)
+        bares.append(bare_rate)
+        ratios.append(run_rate_now / bare_rate)
     kpis = result_kpis(result)
-    bare = statistics.median(bare_simpy_events_per_s() for _ in range(3))
+    bare = statistics.median(bares)
     wall = statistics.median(walls)
     memory = peak_rss_mb()
     run_rate = statistics.median(events)
+    ratio = statistics.median(ratios)
     print(
         f"policy {policy}: {args.robots} robots, {kpis['orders_created']:,} orders created, "
         f"{kpis['orders_delivered']:,} delivered, {result.sim_events:,} SimPy events"
@@ -119,11 +127,11 @@ def main() -> None:
         ("share of time in routing", f"{100 * statistics.median(routing) / wall:.0f} %", "", None),
         ("run events / s", f"{run_rate:,.0f}", "", None),
         ("bare SimPy timeout loop events / s", f"{bare:,.0f}", "", None),
-        ("run / bare", f"{100 * run_rate / bare:.0f} %", "≥ 25 %", run_rate / bare >= 0.25),
+        ("run / bare (median of per-run ratios)", f"{100 * ratio:.0f} %", "≥ 25 %", ratio >= 0.25),
     ]
     for label, value, goal, ok in rows:
         verdict = "" if ok is None else ("PASS" if ok else "MISS")
-        print(f"{label:<36} {value:>12}  {goal:<10} {verdict}")
+        print(f"{label:<38} {value:>12}  {goal:<10} {verdict}")
 
 
 if __name__ == "__main__":
