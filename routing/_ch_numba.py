@@ -123,54 +123,22 @@ def preprocess(n, src0, dst0, weight0, limit):
     rank = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, INF)
     touched = np.empty(n, dtype=np.int64)
-    max_degree = 64
-    in_nodes = np.empty(max_degree, dtype=np.int64)
-    in_edges = np.empty(max_degree, dtype=np.int64)
-    in_weight = np.empty(max_degree)
-    out_nodes = np.empty(max_degree, dtype=np.int64)
-    out_edges = np.empty(max_degree, dtype=np.int64)
-    out_weight = np.empty(max_degree)
-    # Degree bound of the working arrays: grows if a node ever exceeds it.
-    degree = np.zeros(n, dtype=np.int64)
-    for e in range(m):
-        degree[src[e]] += 1
-        degree[dst[e]] += 1
+    # Neighbour lists of the node being contracted: never more than n distinct neighbours.
+    in_nodes = np.empty(n, dtype=np.int64)
+    in_edges = np.empty(n, dtype=np.int64)
+    in_weight = np.empty(n)
+    out_nodes = np.empty(n, dtype=np.int64)
+    out_edges = np.empty(n, dtype=np.int64)
+    out_weight = np.empty(n)
+    work = (dist, touched, in_nodes, in_edges, in_weight, out_nodes, out_edges, out_weight)
+    graph = (head_in, next_in, head_out, next_out, src, dst, weight, contracted)
 
     priority = np.zeros(n)
     heap = [(0.0, np.int64(0))]
     heap.pop()
 
     for v in range(n):
-        if degree[v] + 8 > in_nodes.shape[0]:
-            size = 2 * (degree[v] + 8)
-            in_nodes = np.empty(size, dtype=np.int64)
-            in_edges = np.empty(size, dtype=np.int64)
-            in_weight = np.empty(size)
-            out_nodes = np.empty(size, dtype=np.int64)
-            out_edges = np.empty(size, dtype=np.int64)
-            out_weight = np.empty(size)
-        p = _simulate(
-            v,
-            head_in,
-            next_in,
-            head_out,
-            next_out,
-            src,
-            dst,
-            weight,
-            contracted,
-            dist,
-            touched,
-            in_nodes,
-            in_edges,
-            in_weight,
-            out_nodes,
-            out_edges,
-            out_weight,
-            deleted_neighbours,
-            depth,
-            limit,
-        )
+        p = _simulate(v, graph, work, deleted_neighbours, depth, limit)
         priority[v] = p
         heapq.heappush(heap, (p, np.int64(v)))
 
@@ -181,36 +149,7 @@ def preprocess(n, src0, dst0, weight0, limit):
         if contracted[v] or p != priority[v]:
             continue
         # Lazy update: re-evaluate, and put back if no longer the minimum.
-        if degree[v] + 8 > in_nodes.shape[0]:
-            size = 2 * (degree[v] + 8)
-            in_nodes = np.empty(size, dtype=np.int64)
-            in_edges = np.empty(size, dtype=np.int64)
-            in_weight = np.empty(size)
-            out_nodes = np.empty(size, dtype=np.int64)
-            out_edges = np.empty(size, dtype=np.int64)
-            out_weight = np.empty(size)
-        p_new = _simulate(
-            v,
-            head_in,
-            next_in,
-            head_out,
-            next_out,
-            src,
-            dst,
-            weight,
-            contracted,
-            dist,
-            touched,
-            in_nodes,
-            in_edges,
-            in_weight,
-            out_nodes,
-            out_edges,
-            out_weight,
-            deleted_neighbours,
-            depth,
-            limit,
-        )
+        p_new = _simulate(v, graph, work, deleted_neighbours, depth, limit)
         if len(heap) > 0 and p_new > heap[0][0]:
             priority[v] = p_new
             heapq.heappush(heap, (p_new, np.int64(v)))
@@ -232,6 +171,7 @@ def preprocess(n, src0, dst0, weight0, limit):
             child_b = _grow(child_b, size)
             next_out = _grow(next_out, size)
             next_in = _grow(next_in, size)
+            graph = (head_in, next_in, head_out, next_out, src, dst, weight, contracted)
         for i in range(n_in):
             u = in_nodes[i]
             max_dist = 0.0
@@ -273,8 +213,6 @@ def preprocess(n, src0, dst0, weight0, limit):
                 head_out[u] = e
                 next_in[e] = head_in[x]
                 head_in[x] = e
-                degree[u] += 1
-                degree[x] += 1
             for k in range(n_touched):
                 dist[touched[k]] = INF
         contracted[v] = True
@@ -302,29 +240,10 @@ def preprocess(n, src0, dst0, weight0, limit):
 
 
 @njit(cache=True)
-def _simulate(
-    v,
-    head_in,
-    next_in,
-    head_out,
-    next_out,
-    src,
-    dst,
-    weight,
-    contracted,
-    dist,
-    touched,
-    in_nodes,
-    in_edges,
-    in_weight,
-    out_nodes,
-    out_edges,
-    out_weight,
-    deleted_neighbours,
-    depth,
-    limit,
-):
+def _simulate(v, graph, work, deleted_neighbours, depth, limit):
     """Priority of contracting ``v`` now: edge difference + contracted neighbours + depth."""
+    head_in, next_in, head_out, next_out, src, dst, weight, contracted = graph
+    dist, touched, in_nodes, in_edges, in_weight, out_nodes, out_edges, out_weight = work
     n_in = _live_edges(head_in, next_in, src, v, contracted, in_nodes, in_edges, in_weight, weight)
     n_out = _live_edges(
         head_out, next_out, dst, v, contracted, out_nodes, out_edges, out_weight, weight
