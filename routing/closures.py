@@ -34,8 +34,8 @@ import shapely
 
 from routing.compiled import CompiledGraph
 from routing.errors import NoRouteError
-from routing.router import Route, Router, _DijkstraTrees, _frozen
-from routing.trees import ShortestPathTree, shortest_path_tree
+from routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees, _frozen
+from routing.trees import ShortestPathTree
 from routing.zones import edge_midpoints
 
 __all__ = ["ClosableRouter", "closed_pairs", "edges_in_polygon", "edges_named"]
@@ -246,33 +246,11 @@ class ClosableRouter(Router):
         key = (self._one_index(origin), self._one_index(destination))
         return self._fallback(self._closed_state(blocked), origin, destination, key)
 
-    def matrix(
-        self, origins: Iterable[Hashable], destinations: Iterable[Hashable] | None = None
-    ) -> np.ndarray:
-        """Shortest-path weights with the closures in force (see :meth:`Router.matrix`)."""
+    def _tables(
+        self,
+    ) -> tuple[Engine, CompiledGraph, TreeCache]:
+        """Those of the current closure state (see :meth:`Router._tables`)."""
         state = self._state
         if state is None:
-            return super().matrix(origins, destinations)
-        rows = np.asarray(self.index_of(list(origins)), dtype=np.int64)
-        cols = rows if destinations is None else self.index_of(list(destinations))
-        cols = np.asarray(cols, dtype=np.int64)
-        if rows.shape[0] == 0 or cols.shape[0] == 0:
-            return np.zeros((rows.shape[0], cols.shape[0]))
-        started = time.perf_counter()
-        table = state.engine.matrix(rows, cols)
-        self.query_s += time.perf_counter() - started
-        return table
-
-    def tree(self, node: Hashable, *, reverse: bool = False) -> ShortestPathTree:
-        """The shortest-path tree with the closures in force (see :meth:`Router.tree`)."""
-        state = self._state
-        if state is None:
-            return super().tree(node, reverse=reverse)
-        key = (self._one_index(node), reverse)
-        cached = state.trees.get(key)
-        if cached is None:
-            started = time.perf_counter()
-            cached = shortest_path_tree(state.compiled, key[0], reverse=reverse)
-            self.query_s += time.perf_counter() - started
-            state.trees[key] = cached
-        return cached
+            return super()._tables()
+        return state.engine, state.compiled, state.trees

@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -28,6 +28,9 @@ import numpy as np
 from routing.compiled import CompiledGraph, compile_graph
 from routing.errors import NoRouteError, UnknownNodeError
 from routing.trees import ShortestPathTree, shortest_path_tree
+
+if TYPE_CHECKING:
+    from routing.ch import ContractionHierarchy
 
 logger = logging.getLogger(__name__)
 
@@ -244,8 +247,9 @@ class Router:
         cols = np.asarray(cols, dtype=np.int64)
         if rows.shape[0] == 0 or cols.shape[0] == 0:
             return np.zeros((rows.shape[0], cols.shape[0]))
+        engine, _, _ = self._tables()
         started = time.perf_counter()
-        table = self._engine.matrix(rows, cols)
+        table = engine.matrix(rows, cols)
         self.query_s += time.perf_counter() - started
         return table
 
@@ -260,14 +264,25 @@ class Router:
         UnknownNodeError
             If ``node`` is not in the graph.
         """
+        _, compiled, trees = self._tables()
         key = (self._one_index(node), reverse)
-        cached = self._trees.get(key)
+        cached = trees.get(key)
         if cached is None:
             started = time.perf_counter()
-            cached = shortest_path_tree(self.compiled, key[0], reverse=reverse)
+            cached = shortest_path_tree(compiled, key[0], reverse=reverse)
             self.query_s += time.perf_counter() - started
-            self._trees[key] = cached
+            trees[key] = cached
         return cached
+
+    def _tables(
+        self,
+    ) -> tuple[Engine, CompiledGraph, TreeCache]:
+        """The engine, compiled graph and tree cache that answer matrices and trees now.
+
+        A subclass whose weights change over the day (:class:`routing.closures.ClosableRouter`)
+        returns those of its current state.
+        """
+        return self._engine, self.compiled, self._trees
 
     # -- bookkeeping ------------------------------------------------------------------------
     @property
@@ -379,3 +394,9 @@ class _DijkstraTrees:
             for m in (self._forward, self._backward)
         )
         return int(trees + matrices)
+
+
+Engine: TypeAlias = "ContractionHierarchy | _DijkstraTrees"
+"""What answers routes, matrices and trees: contraction hierarchies or Dijkstra trees."""
+TreeCache: TypeAlias = dict[tuple[int, bool], ShortestPathTree]
+"""Shortest-path trees by (root index, reverse)."""
