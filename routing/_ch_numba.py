@@ -17,6 +17,15 @@ Hierarchical Routing in Road Networks" (WEA 2008): nodes are contracted in the o
 updated priority (edge difference + contracted neighbours + depth), with witness searches bounded by
 a number of settled nodes. A bounded witness search may add a superfluous shortcut, never miss a
 needed one, so queries stay exact.
+
+Queries
+-------
+Every node's upward search spaces (forward and backward) are computed once and pruned of the hubs
+a shorter path reaches, in the manner of hub labels built on a hierarchy (Abraham et al., "A
+Hub-Based Labeling Algorithm for Shortest Paths on Road Networks", SEA 2011). On Montpellier a
+space keeps 25-35 hubs on average, so a point-to-point query scans two short lists instead of a
+bidirectional Dijkstra, then unpacks the shortcuts of the best up-down path. Matrices use the
+bucket algorithm of Knopp et al. (ALENEX 2007) on the same upward search graphs.
 """
 
 from __future__ import annotations
@@ -309,126 +318,79 @@ def heap_pop(keys, values, size):
     return top_key, top_value, size
 
 
-@njit(cache=True, inline="always")
-def _settle_next(hk, hv, size, dist, pred, ptr, to, w, e_id, touched, n_touched, s_ptr, s_to, s_w):
-    """Settle the next node of one search direction; returns (node, dist, size, n_touched).
-
-    Stall-on-demand: a node reached more cheaply through a higher neighbour (an edge of the
-    opposite search graph, ``s_*``) cannot be on a shortest up-down path, so its edges are not
-    relaxed (it may still be a meeting point with a non-optimal distance, which is harmless).
-    """
-    while size > 0:
-        d, u, size = heap_pop(hk, hv, size)
-        if d > dist[u]:
-            continue
-        for k in range(s_ptr[u], s_ptr[u + 1]):
-            if dist[s_to[k]] + s_w[k] < d:
-                return u, INF, size, n_touched
-        for k in range(ptr[u], ptr[u + 1]):
-            x = to[k]
-            nd = d + w[k]
-            if nd < dist[x]:
-                if dist[x] == INF:
-                    touched[n_touched] = x
-                    n_touched += 1
-                dist[x] = nd
-                pred[x] = e_id[k]
-                size = heap_push(hk, hv, size, nd, x)
-        return u, d, size, n_touched
-    return -1, INF, size, n_touched
-
-
 @njit(cache=True)
-def route(
-    s, t, f_ptr, f_to, f_w, f_e, b_ptr, b_to, b_w, b_e, hierarchy,
-    node_ids, dst0, w0, len0, dist, int_work, heap_keys, heap_values, cut_cycles,
-):  # fmt: skip
-    """Bidirectional upward search from ``s`` and ``t``; unpacks the shortest path.
+def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
+    """Shortest path from ``s`` to ``t`` through the pruned upward search spaces; unpacked.
 
-    ``f_*``/``b_*`` are the forward and backward search graphs (CSR pointer, head, weight,
-    hierarchy edge id); ``hierarchy`` stacks (src, dst, child_a, child_b) of every hierarchy edge;
-    ``node_ids, dst0, w0, len0`` describe the compiled original edges. Work arrays, reused across
-    calls (flat arguments keep numba's dispatch cheap): ``dist`` (2, n) all ``inf`` on entry and
-    left so; ``int_work`` (7, n + 1) for predecessors, touched lists and unpacking (row 6 all
-    ``-1`` on entry and left so); ``heap_keys``/``heap_values`` (2, capacity). ``cut_cycles``:
-    whether the graph has (near-)zero weights, see :func:`_unpack`. Returns
-    ``(node ids, cum_weight, cum_length)``, all empty when ``t`` is unreachable.
+    ``space_ptr[0]``/``space_ptr[1]`` point into the forward/backward search spaces (see
+    :func:`search_spaces`): ``space[0]`` the hubs, ``space[1]`` the hierarchy edge each was
+    reached by, ``space_dist`` the upward distances. The best common hub of ``s``'s forward and
+    ``t``'s backward space is the top of a shortest up-down path, whose halves are read back along
+    the recorded edges. ``hierarchy`` stacks (src, dst, child_a, child_b) of every hierarchy edge,
+    the original edges first; ``costs`` stacks the weight and length of the original edges;
+    ``node_ids`` maps an index to its graph node id. ``work`` (6, n + 1) int32, reused across calls
+    (few arguments keep numba's dispatch cheap): row 0 positions of hubs in a space and row 5
+    unpacking positions (both all ``-1`` on entry and left so), rows 1-2 predecessor edges, rows
+    3-4 the unpacking output and stack. ``cut_cycles``: whether the graph has (near-)zero
+    weights, see :func:`_unpack`. Returns ``(node ids, cum)``, ``cum`` the cumulative weight
+    (row 0) and length (row 1) at each node; both empty when ``t`` is unreachable.
     """
-    dist_f = dist[0]
-    dist_b = dist[1]
-    pred_f = int_work[0]
-    pred_b = int_work[1]
-    touched_f = int_work[2]
-    touched_b = int_work[3]
-    hk_f = heap_keys[0]
-    hk_b = heap_keys[1]
-    hv_f = heap_values[0]
-    hv_b = heap_values[1]
-    dist_f[s] = 0.0
-    dist_b[t] = 0.0
-    touched_f[0] = s
-    touched_b[0] = t
-    n_tf = 1
-    n_tb = 1
-    size_f = heap_push(hk_f, hv_f, 0, 0.0, s)
-    size_b = heap_push(hk_b, hv_b, 0, 0.0, t)
+    hubs = space[0]
+    edges = space[1]
+    position = work[0]
+    pred_f = work[1]
+    pred_b = work[2]
+    s_lo, s_hi = space_ptr[0, s], space_ptr[0, s + 1]
+    t_lo, t_hi = space_ptr[1, t], space_ptr[1, t + 1]
+    for i in range(s_lo, s_hi):
+        position[hubs[i]] = i
     best = INF
-    meet = -1
-    if s == t:
-        best = 0.0
-        meet = s
-    forward = True
-    while True:
-        top_f = hk_f[0] if size_f > 0 else INF
-        top_b = hk_b[0] if size_b > 0 else INF
-        if top_f >= best and top_b >= best:
-            break
-        if forward and top_f >= best:
-            forward = False
-        elif not forward and top_b >= best:
-            forward = True
-        if forward:
-            u, d, size_f, n_tf = _settle_next(
-                hk_f, hv_f, size_f, dist_f, pred_f, f_ptr, f_to, f_w, f_e, touched_f, n_tf,
-                b_ptr, b_to, b_w,
-            )  # fmt: skip
-            if u >= 0 and dist_b[u] < INF and d + dist_b[u] < best:
-                best = d + dist_b[u]
-                meet = u
-        else:
-            u, d, size_b, n_tb = _settle_next(
-                hk_b, hv_b, size_b, dist_b, pred_b, b_ptr, b_to, b_w, b_e, touched_b, n_tb,
-                f_ptr, f_to, f_w,
-            )  # fmt: skip
-            if u >= 0 and dist_f[u] < INF and d + dist_f[u] < best:
-                best = d + dist_f[u]
-                meet = u
-        forward = not forward
-
-    count = 0
-    if meet >= 0:
-        count = _unpack(
-            s, t, meet, pred_f, pred_b, hierarchy, int_work[4], int_work[5], int_work[6], cut_cycles
-        )
-    for k in range(n_tf):
-        dist_f[touched_f[k]] = INF
-    for k in range(n_tb):
-        dist_b[touched_b[k]] = INF
-    if meet < 0:
-        return np.empty(0, dtype=node_ids.dtype), np.empty(0), np.empty(0)
-    path_edges = int_work[4]
+    best_i = -1
+    best_j = -1
+    for j in range(t_lo, t_hi):
+        i = position[hubs[j]]
+        if i >= 0 and space_dist[i] + space_dist[j] < best:
+            best = space_dist[i] + space_dist[j]
+            best_i = i
+            best_j = j
+    # The forward half, from the meeting hub down to s: a node on a shortest upward path to a
+    # hub kept in the space is kept too (pruning only drops hubs reached the long way round).
+    i = best_i
+    while i >= 0 and edges[i] >= 0:
+        pred_f[hubs[i]] = edges[i]
+        i = position[hierarchy[0, edges[i]]]
+        if i < 0:
+            raise AssertionError("contraction hierarchy: broken forward search space")
+    for i in range(s_lo, s_hi):
+        position[hubs[i]] = -1
+    if best_i < 0:
+        return np.empty(0, dtype=node_ids.dtype), np.empty((2, 0))
+    for j in range(t_lo, t_hi):
+        position[hubs[j]] = j
+    j = best_j
+    while edges[j] >= 0:
+        pred_b[hubs[j]] = edges[j]
+        j = position[hierarchy[1, edges[j]]]
+        if j < 0:
+            raise AssertionError("contraction hierarchy: broken backward search space")
+    for j in range(t_lo, t_hi):
+        position[hubs[j]] = -1
+    count = _unpack(
+        s, t, hubs[best_i], pred_f, pred_b, hierarchy, work[3], work[4], work[5], cut_cycles
+    )
+    path_edges = work[3]
+    dst = hierarchy[1]
     nodes = np.empty(count + 1, dtype=node_ids.dtype)
-    cum_weight = np.empty(count + 1)
-    cum_length = np.empty(count + 1)
+    cum = np.empty((2, count + 1))
     nodes[0] = node_ids[s]
-    cum_weight[0] = 0.0
-    cum_length[0] = 0.0
+    cum[0, 0] = 0.0
+    cum[1, 0] = 0.0
     for k in range(count):
         e = path_edges[k]
-        nodes[k + 1] = node_ids[dst0[e]]
-        cum_weight[k + 1] = cum_weight[k] + w0[e]
-        cum_length[k + 1] = cum_length[k] + len0[e]
-    return nodes, cum_weight, cum_length
+        nodes[k + 1] = node_ids[dst[e]]
+        cum[0, k + 1] = cum[0, k] + costs[0, e]
+        cum[1, k + 1] = cum[1, k] + costs[1, e]
+    return nodes, cum
 
 
 @njit(cache=True)
@@ -500,18 +462,32 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
 
 
 @njit(cache=True)
-def _full_upward_search(start, ptr, to, w, dist, touched, settled_nodes, settled_dist):
-    """Exhaust the upward search from ``start``; returns the number of settled nodes."""
+def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled):
+    """Exhaust the upward search from ``start``; returns the number of settled nodes.
+
+    Settled nodes go to ``settled[0]``, the edges they were reached by to ``settled[1]`` (``-1``
+    for ``start``) and their distances to ``work_f[1]``, in the order settled. Work arrays:
+    ``work_f[0]`` distances (all ``inf`` on entry and left so), ``work_f[2]``/``work_i[0]`` heap
+    keys/values (as long as ``to``), ``work_i[1]`` predecessor edges, ``work_i[2]`` touched nodes.
+    """
+    dist = work_f[0]
+    settled_dist = work_f[1]
+    keys = work_f[2]
+    values = work_i[0]
+    pred = work_i[1]
+    touched = work_i[2]
     dist[start] = 0.0
+    pred[start] = -1
     touched[0] = start
     n_touched = 1
     n_settled = 0
-    heap = [(0.0, start)]
-    while len(heap) > 0:
-        d, u = heapq.heappop(heap)
+    size = heap_push(keys, values, 0, 0.0, start)
+    while size > 0:
+        d, u, size = heap_pop(keys, values, size)
         if d > dist[u]:
             continue
-        settled_nodes[n_settled] = u
+        settled[0, n_settled] = u
+        settled[1, n_settled] = pred[u]
         settled_dist[n_settled] = d
         n_settled += 1
         for k in range(ptr[u], ptr[u + 1]):
@@ -522,19 +498,102 @@ def _full_upward_search(start, ptr, to, w, dist, touched, settled_nodes, settled
                     touched[n_touched] = x
                     n_touched += 1
                 dist[x] = nd
-                heapq.heappush(heap, (nd, x))
+                pred[x] = e_id[k]
+                size = heap_push(keys, values, size, nd, x)
     for k in range(n_touched):
         dist[touched[k]] = INF
     return n_settled
 
 
 @njit(cache=True)
-def many_to_many(sources, targets, n, f_ptr, f_to, f_w, b_ptr, b_to, b_w):
-    """Shortest-path weights from every source to every target (bucket algorithm); inf if none."""
-    dist = np.full(n, INF)
-    touched = np.empty(n, dtype=np.int64)
-    settled_nodes = np.empty(n, dtype=np.int64)
-    settled_dist = np.empty(n)
+def _search_work(n, m):
+    """Work arrays of :func:`_full_upward_search` for ``n`` nodes and ``m`` search edges."""
+    width = max(n, m) + 1
+    work_f = np.full((3, width), INF)
+    work_i = np.empty((3, width), dtype=np.int32)
+    settled = np.empty((2, n), dtype=np.int32)
+    return work_f, work_i, settled
+
+
+@njit(cache=True)
+def search_spaces(n, ptr, to, w, e_id, tolerance):
+    """The pruned upward search spaces of every node, forward and backward.
+
+    ``ptr[0]``/``ptr[1]`` are the CSR pointers of the forward and backward search graphs into
+    ``to``/``w``/``e_id``. A space lists the hubs its node reaches upward, the hierarchy edge each
+    was reached by and its upward distance. Hub ``h`` is then pruned from the forward space of
+    ``v`` when the two unpruned spaces of ``v`` (forward) and ``h`` (backward) give a path
+    shorter by more than ``tolerance``: such a hub cannot top a shortest path from ``v`` (and
+    likewise backward). That leaves every hub on a shortest upward path, so queries stay exact and
+    each kept hub's path back to ``v`` stays inside the space.
+
+    Returns ``(space_ptr (2, n + 1) int64, space (2, L) int32 of hubs and edges, dist (L,))``.
+    """
+    work_f, work_i, settled = _search_work(n, to.shape[0])
+    capacity = 64 * n + 1
+    hubs = np.empty(capacity, dtype=np.int32)
+    edges = np.empty(capacity, dtype=np.int32)
+    dist = np.empty(capacity)
+    full_ptr = np.zeros((2, n + 1), dtype=np.int64)
+    count = 0
+    for side in range(2):
+        for v in range(n):
+            full_ptr[side, v] = count
+            n_settled = _full_upward_search(v, ptr[side], to, w, e_id, work_f, work_i, settled)
+            if count + n_settled > capacity:
+                capacity = max(2 * capacity, count + n_settled)
+                hubs = _grow(hubs, capacity)
+                edges = _grow(edges, capacity)
+                dist = _grow(dist, capacity)
+            hubs[count : count + n_settled] = settled[0, :n_settled]
+            edges[count : count + n_settled] = settled[1, :n_settled]
+            dist[count : count + n_settled] = work_f[1, :n_settled]
+            count += n_settled
+        full_ptr[side, n] = count
+    keep = np.ones(count, dtype=np.bool_)
+    position = np.full(n, -1, dtype=np.int64)
+    for side in range(2):
+        other = 1 - side
+        for v in range(n):
+            lo, hi = full_ptr[side, v], full_ptr[side, v + 1]
+            for i in range(lo, hi):
+                position[hubs[i]] = i
+            for i in range(lo, hi):
+                h = hubs[i]
+                for j in range(full_ptr[other, h], full_ptr[other, h + 1]):
+                    k = position[hubs[j]]
+                    if k >= 0 and dist[k] + dist[j] < dist[i] - tolerance:
+                        keep[i] = False
+                        break
+            for i in range(lo, hi):
+                position[hubs[i]] = -1
+    space_ptr = np.zeros((2, n + 1), dtype=np.int64)
+    kept = 0
+    for side in range(2):
+        for v in range(n):
+            space_ptr[side, v] = kept
+            for i in range(full_ptr[side, v], full_ptr[side, v + 1]):
+                if keep[i]:
+                    hubs[kept] = hubs[i]
+                    edges[kept] = edges[i]
+                    dist[kept] = dist[i]
+                    kept += 1
+        space_ptr[side, n] = kept
+    space = np.empty((2, kept), dtype=np.int32)
+    space[0] = hubs[:kept]
+    space[1] = edges[:kept]
+    return space_ptr, space, dist[:kept].copy()
+
+
+@njit(cache=True)
+def many_to_many(sources, targets, n, ptr, to, w, e_id):
+    """Shortest-path weights from every source to every target (bucket algorithm); inf if none.
+
+    ``ptr[0]``/``ptr[1]``: CSR pointers of the forward and backward search graphs, as in
+    :func:`search_spaces`.
+    """
+    work_f, work_i, settled = _search_work(n, to.shape[0])
+    settled_dist = work_f[1]
     # Backward searches fill the buckets: (node, target column, distance to target).
     capacity = 1024
     bucket_node = np.empty(capacity, dtype=np.int64)
@@ -542,26 +601,24 @@ def many_to_many(sources, targets, n, f_ptr, f_to, f_w, b_ptr, b_to, b_w):
     bucket_dist = np.empty(capacity)
     count = 0
     for j in range(targets.shape[0]):
-        n_settled = _full_upward_search(
-            targets[j], b_ptr, b_to, b_w, dist, touched, settled_nodes, settled_dist
-        )
+        n_settled = _full_upward_search(targets[j], ptr[1], to, w, e_id, work_f, work_i, settled)
         if count + n_settled > capacity:
             capacity = max(2 * capacity, count + n_settled)
             bucket_node = _grow(bucket_node, capacity)
             bucket_col = _grow(bucket_col, capacity)
             bucket_dist = _grow(bucket_dist, capacity)
         for k in range(n_settled):
-            bucket_node[count] = settled_nodes[k]
+            bucket_node[count] = settled[0, k]
             bucket_col[count] = j
             bucket_dist[count] = settled_dist[k]
             count += 1
     # Group the bucket entries by node (a counting sort).
-    ptr = np.zeros(n + 1, dtype=np.int64)
+    bucket_ptr = np.zeros(n + 1, dtype=np.int64)
     for k in range(count):
-        ptr[bucket_node[k] + 1] += 1
+        bucket_ptr[bucket_node[k] + 1] += 1
     for v in range(n):
-        ptr[v + 1] += ptr[v]
-    fill = ptr[:-1].copy()
+        bucket_ptr[v + 1] += bucket_ptr[v]
+    fill = bucket_ptr[:-1].copy()
     col = np.empty(count, dtype=np.int64)
     bdist = np.empty(count)
     for k in range(count):
@@ -571,14 +628,12 @@ def many_to_many(sources, targets, n, f_ptr, f_to, f_w, b_ptr, b_to, b_w):
         fill[v] += 1
     out = np.full((sources.shape[0], targets.shape[0]), INF)
     for i in range(sources.shape[0]):
-        n_settled = _full_upward_search(
-            sources[i], f_ptr, f_to, f_w, dist, touched, settled_nodes, settled_dist
-        )
+        n_settled = _full_upward_search(sources[i], ptr[0], to, w, e_id, work_f, work_i, settled)
         row = out[i]
         for k in range(n_settled):
-            v = settled_nodes[k]
+            v = settled[0, k]
             d = settled_dist[k]
-            for q in range(ptr[v], ptr[v + 1]):
+            for q in range(bucket_ptr[v], bucket_ptr[v + 1]):
                 total = d + bdist[q]
                 if total < row[col[q]]:
                     row[col[q]] = total

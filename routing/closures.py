@@ -34,7 +34,7 @@ import shapely
 
 from routing.compiled import CompiledGraph
 from routing.errors import NoRouteError
-from routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees, _frozen
+from routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees
 from routing.trees import ShortestPathTree
 from routing.zones import edge_midpoints
 
@@ -220,11 +220,11 @@ class ClosableRouter(Router):
     ) -> Route:
         self.fallbacks += 1
         started = time.perf_counter()
-        nodes, cum_time, cum_length = state.engine.path(*key)
+        nodes, cum = state.engine.path(*key)
         self.query_s += time.perf_counter() - started
         if nodes.shape[0] == 0:
             raise NoRouteError(origin, destination)
-        return Route(_frozen(nodes), _frozen(cum_time), _frozen(cum_length))
+        return Route.from_arrays(nodes, cum)
 
     def route_avoiding(
         self, origin: Hashable, destination: Hashable, positions: Sequence[int] | np.ndarray

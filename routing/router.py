@@ -4,7 +4,7 @@ Two interchangeable backends answer the same questions exactly (networkx is the 
 
 ``"ch"``
     Contraction hierarchies compiled with numba (the ``fast`` extra). Preprocessing takes about a
-    second on Montpellier's unsimplified graph; a random point-to-point route then costs tens of
+    second on Montpellier's unsimplified graph; a random point-to-point route then costs a few
     microseconds and a 1,000 x 1,000 matrix a fraction of a second.
 ``"scipy"``
     Plain Dijkstra from :mod:`scipy.sparse.csgraph` with a bounded cache of shortest-path trees,
@@ -64,6 +64,16 @@ class Route:
     cum_time_s: np.ndarray
     cum_length_m: np.ndarray
 
+    @classmethod
+    def from_arrays(cls, nodes: np.ndarray, cum: np.ndarray) -> Route:
+        """A route from its node ids and a (2, k) array of cumulative weights and lengths.
+
+        Both arrays are made read-only (the route's rows are views of ``cum``).
+        """
+        nodes.setflags(write=False)
+        cum.setflags(write=False)
+        return cls(nodes, cum[0], cum[1])
+
     @property
     def origin(self) -> int:
         """The first node id."""
@@ -98,11 +108,6 @@ class Route:
         span = self.cum_time_s[k + 1] - self.cum_time_s[k]
         fraction = 0.0 if span <= 0 else (elapsed_s - self.cum_time_s[k]) / span
         return k, float(min(max(fraction, 0.0), 1.0))
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array
 
 
 class Router:
@@ -201,22 +206,28 @@ class Router:
         NoRouteError
             If the destination cannot be reached.
         """
-        key = (self._one_index(origin), self._one_index(destination))
-        cached = self._routes.get(key)
+        index = self._index
+        try:
+            key = (index[origin], index[destination])  # type: ignore[index]
+        except (KeyError, TypeError):
+            key = (self._one_index(origin), self._one_index(destination))  # raises the error
+        routes = self._routes
+        cached = routes.get(key)
         if cached is not None:
-            self._routes.move_to_end(key)
+            routes.move_to_end(key)
             self.hits += 1
             return cached
         self.misses += 1
         started = time.perf_counter()
-        nodes, cum_time, cum_length = self._engine.path(*key)
+        nodes, cum = self._engine.path(*key)
         self.query_s += time.perf_counter() - started
         if nodes.shape[0] == 0:
             raise NoRouteError(origin, destination)
-        result = Route(_frozen(nodes), _frozen(cum_time), _frozen(cum_length))
-        self._routes[key] = result
-        if len(self._routes) > self._cache_size:
-            self._routes.popitem(last=False)
+        result = Route.from_arrays(nodes, cum)
+        if self._cache_size > 0:
+            routes[key] = result
+            if len(routes) > self._cache_size:
+                routes.popitem(last=False)
         return result
 
     def duration(self, origin: Hashable, destination: Hashable) -> float:
@@ -350,8 +361,9 @@ class _DijkstraTrees:
         start, stop = self.compiled.indptr[u], self.compiled.indptr[u + 1]
         return int(start + np.searchsorted(self.compiled.indices[start:stop], v))
 
-    def path(self, s: int, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Node ids, cumulative weights and lengths from index ``s`` to ``t`` (empty if none)."""
+    def path(self, s: int, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Node ids from index ``s`` to ``t`` and their cumulative weights (row 0) and lengths
+        (row 1); empty if there is no path."""
         self._asked[True][s] += 1
         self._asked[False][t] += 1
         if t in self._trees[False] and s not in self._trees[True]:
@@ -363,17 +375,17 @@ class _DijkstraTrees:
         root, leaf = (s, t) if forward else (t, s)
         dist, pred = self._tree(root, forward=forward)
         if not np.isfinite(dist[leaf]):
-            empty = np.empty(0)
-            return np.empty(0, dtype=np.int64), empty, empty
+            return np.empty(0, dtype=np.int64), np.empty((2, 0))
         chain = [leaf]
         while chain[-1] != root:
             chain.append(int(pred[chain[-1]]))
         nodes = np.array(chain[::-1] if forward else chain, dtype=np.int64)
         edges = [self._edge(a, b) for a, b in itertools.pairwise(nodes)]
         edge_array = np.array(edges, dtype=np.int64)
-        cum_time = np.concatenate(([0.0], np.cumsum(self.compiled.weight[edge_array])))
-        cum_length = np.concatenate(([0.0], np.cumsum(self.compiled.length_m[edge_array])))
-        return self.compiled.node_ids[nodes], cum_time, cum_length
+        cum = np.zeros((2, nodes.shape[0]))
+        np.cumsum(self.compiled.weight[edge_array], out=cum[0, 1:])
+        np.cumsum(self.compiled.length_m[edge_array], out=cum[1, 1:])
+        return self.compiled.node_ids[nodes], cum
 
     def matrix(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         from scipy.sparse.csgraph import dijkstra
