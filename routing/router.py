@@ -19,7 +19,7 @@ import logging
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import networkx as nx
@@ -58,11 +58,29 @@ class Route:
         Cumulative routing weight at each node, 0 at the origin (seconds for ``travel_time``).
     cum_length_m
         Cumulative length at each node, in metres.
+    origin, destination
+        The first and last node ids.
+    duration_s
+        Total routing weight (seconds when routed on ``travel_time``).
+    length_m
+        Total length in metres.
     """
 
     nodes: np.ndarray
     cum_time_s: np.ndarray
     cum_length_m: np.ndarray
+    # Read once here: a route is built once and read by every leg driven on it.
+    origin: int = field(init=False)
+    destination: int = field(init=False)
+    duration_s: float = field(init=False)
+    length_m: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        freeze = object.__setattr__
+        freeze(self, "origin", int(self.nodes[0]))
+        freeze(self, "destination", int(self.nodes[-1]))
+        freeze(self, "duration_s", float(self.cum_time_s[-1]))
+        freeze(self, "length_m", float(self.cum_length_m[-1]))
 
     @classmethod
     def from_arrays(cls, nodes: np.ndarray, cum: np.ndarray) -> Route:
@@ -73,26 +91,6 @@ class Route:
         nodes.setflags(write=False)
         cum.setflags(write=False)
         return cls(nodes, cum[0], cum[1])
-
-    @property
-    def origin(self) -> int:
-        """The first node id."""
-        return int(self.nodes[0])
-
-    @property
-    def destination(self) -> int:
-        """The last node id."""
-        return int(self.nodes[-1])
-
-    @property
-    def duration_s(self) -> float:
-        """Total routing weight (seconds when routed on ``travel_time``)."""
-        return float(self.cum_time_s[-1])
-
-    @property
-    def length_m(self) -> float:
-        """Total length in metres."""
-        return float(self.cum_length_m[-1])
 
     def position_at(self, elapsed_s: float) -> tuple[int, float]:
         """Where a traveller is ``elapsed_s`` seconds after leaving the origin.

@@ -31,6 +31,7 @@ import simpy
 from scipy.optimize import linear_sum_assignment
 
 from routing.errors import NoRouteError
+from routing.router import Route
 from sim.reach import Reach, build_reach
 from sim.records import EventLog, Order, OrderState, Tour
 from sim.robot import ChargeRequest, Robot
@@ -51,6 +52,8 @@ class Dispatcher:
         self.robots: list[Robot] = []
         self.waiting: dict[int, Order] = {}  # insertion order = creation order
         self.idle: dict[str, dict[str, Robot]] = {}  # hub id -> robot id -> robot
+        self.idle_count = 0  # robots in ``idle``
+        self._first_come = settings.policy == "nearest_idle"
         self._wake = env.event()
         self.reach = Reach({}, [], [], [])
 
@@ -67,13 +70,10 @@ class Dispatcher:
     def order_arrived(self, order: Order) -> None:
         """A new order: reject it if no robot could ever serve it, else queue it."""
         self.log.add(self.env.now, "order_created", order_id=order.order_id, node=order.node)
-        if order.state is OrderState.REJECTED:  # e.g. the door is too far from any street
-            self._log_rejection(order)
-            return
         reason = self.reach.reasons[order.seq]
-        if reason:
+        if reason or order.state is OrderState.REJECTED:  # e.g. the door is off the streets
             order.state = OrderState.REJECTED
-            order.reason = reason
+            order.reason = order.reason or reason
             self._log_rejection(order)
             return
         self.waiting[order.order_id] = order
@@ -82,11 +82,17 @@ class Dispatcher:
     def robot_idle(self, robot: Robot) -> None:
         """A robot is back at its hub, ready for a command."""
         self.idle[robot.hub.hub_id][robot.robot_id] = robot
+        self.idle_count += 1
         self._poke()
+
+    def _take(self, robot: Robot) -> None:
+        """An idle robot was given a command."""
+        del self.idle[robot.hub.hub_id][robot.robot_id]
+        self.idle_count -= 1
 
     def _poke(self) -> None:
         """Wake the first-come-first-served dispatcher (it returns at once if nothing fits)."""
-        if self.settings.policy == "nearest_idle" and not self._wake.triggered:
+        if self._first_come and not self._wake.triggered:
             self._wake.succeed()
 
     def order_returned(self, order: Order) -> None:
@@ -112,32 +118,32 @@ class Dispatcher:
         """(duration s hub → door, energy Wh hub → door → hub) for ``robot``; None if no route."""
         return self.reach.trip(robot, order)
 
-    def _affordable(self, robot: Robot, orders: list[Order]) -> bool:
-        """Exact check on the routes the robot will drive: its battery covers the tour."""
-        tour = Tour(robot.robot_id, robot.hub.hub_id, orders, planned_s=self.env.now)
+    def _affordable(self, robot: Robot, orders: list[Order]) -> list[Route] | None:
+        """The routes of a tour over ``orders`` if the robot's battery covers them (an exact
+        check on the routes it will drive), else None."""
         try:
-            return robot.can_do(robot.tour_energy_wh(robot.tour_routes(tour)))
+            routes = robot.tour_routes(orders)
         except NoRouteError:
-            return False
+            return None
+        return routes if robot.can_do(robot.tour_energy_wh(routes)) else None
 
     # -- the process ------------------------------------------------------------------------
     def run(self) -> Generator[simpy.Event, Any, None]:
         """Assign on every notification (nearest_idle) or every batch interval (others)."""
-        while True:
-            if self.settings.policy == "nearest_idle":
+        env = self.env
+        if self._first_come:
+            while True:
                 yield self._wake
-                self._wake = self.env.event()
+                self._wake = env.event()
                 self._assign_first_come()
-            else:
-                yield self.env.timeout(self.settings.batch_interval_s)
-                if self.settings.policy == "batch":
-                    self._assign_batch()
-                else:
-                    self._assign_tours()
+        assign = self._assign_batch if self.settings.policy == "batch" else self._assign_tours
+        while True:
+            yield env.timeout(self.settings.batch_interval_s)
+            assign()
 
-    def _send(self, robot: Robot, orders: list[Order]) -> None:
-        del self.idle[robot.hub.hub_id][robot.robot_id]
-        tour = Tour(robot.robot_id, robot.hub.hub_id, orders, planned_s=self.env.now)
+    def _send(self, robot: Robot, orders: list[Order], routes: list[Route]) -> None:
+        self._take(robot)
+        tour = Tour(robot.robot_id, robot.hub.hub_id, orders, self.env.now, routes=routes)
         for order in orders:
             del self.waiting[order.order_id]
             order.state = OrderState.ASSIGNED
@@ -149,7 +155,7 @@ class Dispatcher:
                 self.env.now, "assign", robot_id=robot.robot_id, order_id=order.order_id,
                 node=order.node,
             )  # fmt: skip
-        robot.inbox.put(tour)
+        robot.give(tour)
 
     def _idle_robots(self) -> list[Robot]:
         return [robot for robots in self.idle.values() for robot in robots.values()]
@@ -161,28 +167,32 @@ class Dispatcher:
         more than a short one; an idle robot that could carry an order but cannot afford it is
         sent to charge.
         """
-        if not self.waiting or not any(self.idle.values()):
+        if not self.waiting or not self.idle_count:
             return
         for order_id in list(islice(self.waiting, scan_limit)):
-            if not any(self.idle.values()):
+            if not self.idle_count:
                 return
             order = self.waiting[order_id]
-            best: tuple[float, Robot] | None = None
+            best: tuple[float, Robot, list[Route]] | None = None
             for robots in self.idle.values():
-                for robot in list(robots.values()):
+                short: list[Robot] = []  # could carry the order but not afford it: to charge
+                for robot in robots.values():
                     if order.weight_kg > robot.spec.payload_kg:
                         continue
                     trip = self._round_trip(robot, order)
                     if trip is None:
                         continue
-                    if not robot.can_do(trip[1]) or not self._affordable(robot, [order]):
-                        self._charge(robot)
+                    routes = self._affordable(robot, [order]) if robot.can_do(trip[1]) else None
+                    if routes is None:
+                        short.append(robot)
                         continue
                     if best is None or trip[0] < best[0]:
-                        best = (trip[0], robot)
+                        best = (trip[0], robot, routes)
                     break  # robots of one hub are equally near: the first that fits will do
+                for robot in short:
+                    self._charge(robot)
             if best is not None:
-                self._send(best[1], [order])
+                self._send(best[1], [order], best[2])
 
     def _assign_batch(self) -> None:
         robots = self._idle_robots()
@@ -205,8 +215,11 @@ class Dispatcher:
                 cost[r, o] = 1000.0 * lateness + trip[0]
         rows, cols = linear_sum_assignment(cost)
         for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-            if cost[row, col] < _INFEASIBLE and self._affordable(robots[row], [orders[col]]):
-                self._send(robots[row], [orders[col]])
+            if cost[row, col] >= _INFEASIBLE:
+                continue
+            routes = self._affordable(robots[row], [orders[col]])
+            if routes is not None:
+                self._send(robots[row], [orders[col]], routes)
         for r, robot in enumerate(robots):
             if robot.robot_id in self.idle[robot.hub.hub_id] and np.all(cost[r] >= _INFEASIBLE):
                 self._charge_if_short(robot, orders)
@@ -271,10 +284,14 @@ class Dispatcher:
         tours = plan_tours(problem, vehicles, iterations=self.settings.local_search_iterations)
         for robot, stops in zip(robots, tours, strict=True):
             chosen = [orders[k] for k in stops]
-            while chosen and not self._affordable(robot, chosen):
+            routes = None
+            while chosen:
+                routes = self._affordable(robot, chosen)
+                if routes is not None:
+                    break
                 chosen = chosen[:-1]  # the estimate was optimistic: drop the last stop
-            if chosen:
-                self._send(robot, chosen)
+            if routes is not None:
+                self._send(robot, chosen, routes)
             else:
                 self._charge_if_short(robot, orders)
 
@@ -304,6 +321,6 @@ class Dispatcher:
             return
         if robot.battery_wh >= robot.spec.battery.capacity_wh - 1e-9:
             return
-        del self.idle[robot.hub.hub_id][robot.robot_id]
+        self._take(robot)
         self.log.add(self.env.now, "send_to_charge", robot_id=robot.robot_id)
-        robot.inbox.put(ChargeRequest())
+        robot.give(ChargeRequest())

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from routing.router import Route
 
 
 class OrderState(enum.StrEnum):
@@ -83,6 +86,7 @@ class Tour:
     planned_s: float
     energy_wh: float = 0.0
     duration_s: float = 0.0
+    routes: list[Route] = field(default_factory=list)  # its legs, once planned
 
     @property
     def weight_kg(self) -> float:

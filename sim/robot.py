@@ -125,11 +125,12 @@ class Robot:
     doors: Doors | None = None  # vans: doors on their own network (sim.vans); None: order.node
     operations: Operations | None = None  # supervision, breakdowns (sim.operations)
     process: simpy.Process | None = None  # the process of run(), set by the engine
-    inbox: simpy.Store = field(init=False)
+    command: Tour | ChargeRequest | None = None  # given by the dispatcher, not yet taken up
+    _inbox: simpy.Event = field(init=False)  # succeeds with the next command
     _state_since: float = field(init=False)
 
     def __post_init__(self) -> None:
-        self.inbox = simpy.Store(self.env, capacity=1)
+        self._inbox = self.env.event()
         self.battery_wh = self.spec.battery.capacity_wh
         self.stats.min_battery_wh = self.battery_wh
         self._state_since = self.env.now
@@ -156,20 +157,25 @@ class Robot:
         """Account for the time since the last state change (call at the end of the run)."""
         self._set_state(self.state, log=False)
 
+    def give(self, command: Tour | ChargeRequest) -> None:
+        """Hand a command to this robot, idle at its hub (the dispatcher's side)."""
+        self.command = command
+        self._inbox.succeed(command)
+
     def set_state(self, state: str) -> None:
         """Enter ``state`` (logged as ``state:<name>``); used by :mod:`sim.operations`."""
         self._set_state(state)
 
     # -- planning helpers (no SimPy) --------------------------------------------------------
-    def tour_routes(self, tour: Tour) -> list[Route]:
-        """The legs of ``tour``: hub → each stop in order → hub.
+    def tour_routes(self, orders: list[Order]) -> list[Route]:
+        """The legs of a tour over ``orders``: hub → each stop in order → hub.
 
         Raises
         ------
         NoRouteError
             If a stop cannot be reached or left.
         """
-        nodes = [self.hub.node, *(self.door_node(order) for order in tour.orders), self.hub.node]
+        nodes = [self.hub.node, *(self.door_node(order) for order in orders), self.hub.node]
         return [self.router.route(a, b) for a, b in itertools.pairwise(nodes)]
 
     def door_node(self, order: Order) -> int:
@@ -198,8 +204,10 @@ class Robot:
             if self.battery_wh < self.spec.battery.recharge_below_wh and self.hub.chargers:
                 yield from self._charge()
             self._set_state("idle")
+            self._inbox = self.env.event()
             self.dispatcher.robot_idle(self)
-            command = yield self.inbox.get()
+            command = yield self._inbox
+            self.command = None
             if isinstance(command, ChargeRequest):
                 if self.hub.chargers and self.battery_wh < self.spec.battery.capacity_wh:
                     yield from self._charge()
@@ -213,7 +221,7 @@ class Robot:
         env = self.env
         self.tour = tour
         self.stats.tours += 1
-        routes = self.tour_routes(tour)
+        routes = tour.routes or self.tour_routes(tour.orders)
         self._set_state("loading")
         for order in tour.orders:
             order.state = OrderState.ON_BOARD
