@@ -29,6 +29,14 @@ if TYPE_CHECKING:
 DOWN_STATES = ("broken", "towed", "repair")
 """States of a robot out of service after a breakdown (their time is RobotStats.down_s)."""
 
+_STATE_CLOCKS = {
+    "idle": "idle_s",
+    "charging": "charging_s",
+    "waiting_charger": "waiting_charger_s",
+    **dict.fromkeys(DOWN_STATES, "down_s"),
+}
+"""The RobotStats field that counts the time in a state; any other state is ``busy_s``."""
+
 
 @dataclass
 class Hub:
@@ -137,21 +145,13 @@ class Robot:
 
     # -- state accounting -------------------------------------------------------------------
     def _set_state(self, state: str, *, log: bool = True) -> None:
-        elapsed = self.env.now - self._state_since
-        if self.state == "idle":
-            self.stats.idle_s += elapsed
-        elif self.state == "charging":
-            self.stats.charging_s += elapsed
-        elif self.state == "waiting_charger":
-            self.stats.waiting_charger_s += elapsed
-        elif self.state in DOWN_STATES:
-            self.stats.down_s += elapsed
-        else:
-            self.stats.busy_s += elapsed
+        now = self.env.now
+        clock = _STATE_CLOCKS.get(self.state, "busy_s")
+        setattr(self.stats, clock, getattr(self.stats, clock) + now - self._state_since)
         self.state = state
-        self._state_since = self.env.now
+        self._state_since = now
         if log:
-            self.log.add(self.env.now, f"state:{state}", robot_id=self.robot_id)
+            self.log.add(now, "state:" + state, robot_id=self.robot_id)
 
     def close(self) -> None:
         """Account for the time since the last state change (call at the end of the run)."""
@@ -251,22 +251,23 @@ class Robot:
         With street rules the leg is planned again at its start (closures, crossing waits);
         returns the route driven.
         """
-        env = self.env
+        env, stats = self.env, self.stats
         self._set_state("driving")
-        nodes, cum_time_s = route.nodes, route.cum_time_s
+        nodes, cum_time_s, drive_s = route.nodes, route.cum_time_s, route.duration_s
         if self.streets is not None:
             route, nodes, cum_time_s = yield from self._plan_leg(route)
-        energy = drive_energy_wh(route.length_m, self.spec.battery.consumption_wh_per_km)
+            drive_s = float(cum_time_s[-1])  # with the waits at crossings
+        length_m = route.length_m
+        energy = drive_energy_wh(length_m, self.spec.battery.consumption_wh_per_km)
         self.battery_wh -= energy
-        self.stats.drive_energy_wh += energy
-        self.stats.distance_m += route.length_m
-        self.stats.min_battery_wh = min(self.stats.min_battery_wh, self.battery_wh)
-        self.legs.append(Leg(self.robot_id, kind, env.now, nodes, cum_time_s, route.length_m))
-        self.log.add(
-            env.now, "depart", robot_id=self.robot_id, node=route.origin, value=route.length_m
-        )
+        stats.drive_energy_wh += energy
+        stats.distance_m += length_m
+        stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
+        now = env.now
+        self.legs.append(Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m))
+        self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
         if self.operations is None:
-            yield env.timeout(float(cum_time_s[-1]))
+            yield env.timeout(drive_s)
         else:  # stops for help or a breakdown on the way
             yield from self.operations.drive(self, route, self.legs[-1])
         self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
