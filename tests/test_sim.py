@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import InvariantError, check_invariants, random_stream, simulate
+from sim.engine import InvariantError, check_invariants, gc_frozen, random_stream, simulate
 from sim.errors import ScenarioError
 from sim.metrics import events_table, orders_table, result_kpis, robots_table
 from sim.records import OrderState
@@ -47,6 +48,22 @@ def test_same_seed_gives_identical_orders_and_kpis(tiny: Scenario, world: World)
     pd.testing.assert_frame_equal(events_table(first), events_table(second))
     # Compared as JSON text: a KPI that is NaN (nothing to average) is equal to itself there.
     assert json.dumps(result_kpis(first)) == json.dumps(result_kpis(second))
+
+
+def test_the_run_leaves_the_garbage_collector_as_it_found_it(
+    tiny: Scenario, world: World
+) -> None:
+    """The day runs with the pre-run heap frozen (gc_frozen); afterwards nothing stays frozen,
+    also when the run fails."""
+    seen: list[int] = []
+    with gc_frozen():
+        seen.append(gc.get_freeze_count())
+    assert seen[0] > 0 and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), gc_frozen():
+        raise RuntimeError("a failing run")
+    assert gc.get_freeze_count() == 0
+    simulate(tiny, world=world)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
 
 
 def test_another_seed_gives_other_demand(tiny: Scenario, world: World) -> None:
