@@ -50,9 +50,7 @@ def test_same_seed_gives_identical_orders_and_kpis(tiny: Scenario, world: World)
     assert json.dumps(result_kpis(first)) == json.dumps(result_kpis(second))
 
 
-def test_the_run_leaves_the_garbage_collector_as_it_found_it(
-    tiny: Scenario, world: World
-) -> None:
+def test_the_run_leaves_the_garbage_collector_as_it_found_it(tiny: Scenario, world: World) -> None:
     """The day runs with the pre-run heap frozen (gc_frozen); afterwards nothing stays frozen,
     also when the run fails."""
     seen: list[int] = []
