@@ -23,7 +23,7 @@ Queries
 Every node's upward search spaces (forward and backward) are computed once and pruned of the hubs
 a shorter path reaches, in the manner of hub labels built on a hierarchy (Abraham et al., "A
 Hub-Based Labeling Algorithm for Shortest Paths on Road Networks", SEA 2011). On Montpellier a
-space keeps 25-35 hubs on average, so a point-to-point query scans two short lists instead of a
+space keeps 23-33 hubs on average, so a point-to-point query scans two short lists instead of a
 bidirectional Dijkstra, then unpacks the shortcuts of the best up-down path. Matrices use the
 bucket algorithm of Knopp et al. (ALENEX 2007) on the same upward search graphs.
 """

@@ -75,11 +75,12 @@ class ContractionHierarchy:
         # than the rounding noise of a path's sum (< 1e-9 of all weights for < 4e6 edges); a
         # graph whose lightest edge weighs more than that (Montpellier: 0.03 s) skips the check.
         cut_cycles = bool(w.shape[0] > 0 and w.min() <= 1e-9 * total)
+        self._costs = np.vstack((compiled.weight, compiled.length_m))  # of original edges
+        self._node_ids = compiled.node_ids[order]  # graph node id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
         self._route_args = (
-            self._space_ptr, self._space, self._space_dist, self._hierarchy,
-            np.vstack((compiled.weight, compiled.length_m)), compiled.node_ids[order],
-            self._work, cut_cycles,
+            self._space_ptr, self._space, self._space_dist, self._hierarchy, self._costs,
+            self._node_ids, self._work, cut_cycles,
         )  # fmt: skip
         # Python ints: indexing a list is cheaper than a numpy array, and numba unboxes them faster.
         self._new_index: list[int] = self._new_of.tolist()
@@ -117,5 +118,5 @@ class ContractionHierarchy:
         """Memory held by the hierarchy, in bytes."""
         arrays = [self.rank, self._new_of, self._ptr, self._to, self._w, self._edge]
         arrays += [self._hierarchy, self._space_ptr, self._space, self._space_dist, self._work]
-        arrays += list(self._route_args[4:6])
+        arrays += [self._costs, self._node_ids]
         return int(sum(a.nbytes for a in arrays)) + 8 * len(self._new_index)
