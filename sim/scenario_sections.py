@@ -102,12 +102,15 @@ class NetworkSource(Section):
 class Dispatch(Section):
     """How orders are assigned to robots.
 
-    'nearest_idle': each order, as soon as it is created, goes to the idle robot that can reach
-    its door soonest; one order per trip (hub → door → hub). 'batch': every
-    ``batch_interval_s`` the waiting orders are grouped into trips of up to
-    ``max_stops_per_tour`` stops, visited in nearest-neighbour order. 'tours': like 'batch',
-    then each tour is improved by ``local_search_iterations`` of local search (2-opt and
-    relocate moves). A trip never exceeds the robot's parcel_slots or payload_kg.
+    'nearest_idle': first come, first served: as soon as an order is created or a robot comes
+    back, the oldest waiting order goes to the idle robot that can reach its door soonest; one
+    order per trip (hub → door → hub). 'batch': every ``batch_interval_s``, an optimal
+    assignment of waiting orders to idle robots (least lateness first, then travel time); one
+    order per trip. 'tours': every ``batch_interval_s``, each waiting order goes to the nearest
+    hub with idle robots, and each hub plans multi-stop tours of up to ``max_stops_per_tour``
+    stops with the orders' time windows (cheapest insertion, then ``local_search_iterations``
+    of 2-opt and relocate moves). A trip never exceeds the robot's parcel_slots or payload_kg,
+    nor what its battery can drive.
     """
 
     policy: Literal["nearest_idle", "batch", "tours"] = Field(
@@ -121,7 +124,7 @@ class Dispatch(Section):
     max_stops_per_tour: WholeNumber = Field(
         default=8,
         ge=1,
-        description="For 'batch' and 'tours': most delivery stops in one trip.",
+        description="For 'tours': most delivery stops in one trip.",
     )
     local_search_iterations: WholeNumber = Field(
         default=200,
