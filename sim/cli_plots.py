@@ -14,7 +14,7 @@ import typer
 from sim.plots import is_sweep_dir, plot_run, plot_sweep
 from sim.replay import write_replay
 from sim.results import ResultsExistError
-from sim.rundir import RunDirError
+from sim.rundir import RunDirError, read_attribution
 
 RunArgument = Annotated[
     Path,
@@ -65,13 +65,15 @@ def plot_command(
         raise ResultsExistError(
             f"{target} already exists: plots are never overwritten; choose a new folder with -o"
         )
-    if is_sweep_dir(run_dir):
+    sweep = is_sweep_dir(run_dir)
+    if sweep:
         written = plot_sweep(run_dir, target, kpis=kpi or None, x=x)
     else:
         written = plot_run(run_dir, target, districts_file=districts)
     for path in written:
         typer.echo(str(path))
-    typer.echo("Maps: street network © OpenStreetMap contributors (ODbL).")
+    if not sweep:
+        typer.echo(f"Maps: {read_attribution(run_dir)}.")
 
 
 def replay_command(
@@ -94,4 +96,4 @@ def replay_command(
         )
     written = write_replay(run_dir, target)
     typer.echo(f"{written} ({written.stat().st_size / 1e6:.1f} MB): open it in a web browser")
-    typer.echo("Street network © OpenStreetMap contributors (ODbL).")
+    typer.echo(f"{read_attribution(run_dir)}.")

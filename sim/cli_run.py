@@ -104,12 +104,12 @@ def run_command(
 
     with bar:
         result = simulate(scenario, seed=run_seed, progress=advance, label=str(scenario_file))
-    date = scenario.simulation.date
+    date, credit = scenario.simulation.date, scenario.network.credit()
     written = write_run(
         result,
         target,
         command=["carreta", *sys.argv[1:]],
-        trips=lambda legs, path: write_trips(legs, path, date=date),
+        trips=lambda legs, path: write_trips(legs, path, date=date, attribution=credit),
     )
     stored = json.loads((written / "kpis.json").read_text("utf-8"))
     typer.echo(kpi_table({name: stored.get(name) for name in KPI_DESCRIPTIONS}))
@@ -118,7 +118,4 @@ def run_command(
         f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % in routing"
     )
     typer.echo(f"results: {written}")
-    if scenario.network.source_kind() == "gis_file":
-        typer.echo("Street network © Ville de Montpellier open data (Licence Ouverte / Etalab).")
-    else:
-        typer.echo("Street network © OpenStreetMap contributors (ODbL).")
+    typer.echo(f"{credit}.")

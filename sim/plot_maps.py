@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from shapely.geometry import Point
 
-from sim.rundir import ATTRIBUTION, Run, RunDirError, StreetLines
+from sim.rundir import Run, RunDirError, StreetLines
+from sim.scenario_sections import OSM_CREDIT
 
 __all__ = ["LocalProjection", "plot_deliveries_map", "plot_districts", "plot_routes_map"]
 
@@ -61,19 +62,25 @@ def new_map(
     bounds: tuple[float, float, float, float],
     *,
     size: tuple[float, float] = (10.0, 9.0),
+    attribution: str = OSM_CREDIT,
 ) -> tuple[Figure, Axes, LocalProjection]:
     """A figure with one map axes framed on ``bounds`` (no ticks)."""
     projection = LocalProjection.around(bounds)
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     ax = fig.subplots()
-    frame_map(ax, projection, bounds)
+    frame_map(ax, projection, bounds, attribution=attribution)
     return fig, ax, projection
 
 
 def frame_map(
-    ax: Axes, projection: LocalProjection, bounds: tuple[float, float, float, float]
+    ax: Axes,
+    projection: LocalProjection,
+    bounds: tuple[float, float, float, float],
+    *,
+    attribution: str = OSM_CREDIT,
 ) -> None:
-    """Frame ``ax`` on ``bounds``: equal aspect, no ticks, scale bar and OSM credit."""
+    """Frame ``ax`` on ``bounds``: equal aspect, no ticks, scale bar and the street network's
+    credit line (a run's is :attr:`Run.attribution`)."""
     west, south, east, north = bounds
     (x0, x1), (y0, y1) = projection(np.array([west, east]), np.array([south, north]))
     ax.set_xlim(x0, x1)
@@ -84,7 +91,7 @@ def frame_map(
     ax.set_facecolor("#f7f7f5")
     _scale_bar(ax, x0, x1, y0, y1)
     ax.text(
-        0.995, 0.005, ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
+        0.995, 0.005, attribution, transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
         color="#333333", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 2},
         zorder=10,
     )  # fmt: skip
@@ -127,7 +134,7 @@ def plot_deliveries_map(
     run: Run, streets: StreetLines, bounds: tuple[float, float, float, float], path: Path
 ) -> Path:
     """Hub(s) and the day's delivered orders as a hexagon density map; undelivered as dots."""
-    fig, ax, projection = new_map(bounds)
+    fig, ax, projection = new_map(bounds, attribution=run.attribution)
     draw_streets(ax, streets, projection)
     orders = run.orders
     delivered = orders[orders["state"] == "delivered"]
@@ -164,7 +171,7 @@ def plot_routes_map(
     run: Run, streets: StreetLines, bounds: tuple[float, float, float, float], path: Path
 ) -> Path:
     """Every leg every robot drove, one colour per robot."""
-    fig, ax, projection = new_map(bounds)
+    fig, ax, projection = new_map(bounds, attribution=run.attribution)
     draw_streets(ax, streets, projection)
     robot_ids = sorted(run.legs["robot_id"].astype(str).unique())
     palette = matplotlib.colormaps["tab10" if len(robot_ids) <= 10 else "tab20"]
@@ -268,7 +275,7 @@ def plot_districts(
     projection = LocalProjection.around(bounds)
     fig = Figure(figsize=(15, 7.5), dpi=DPI, layout="constrained")
     ax, bars = fig.subplots(1, 2, width_ratios=(1.25, 1))
-    frame_map(ax, projection, bounds)
+    frame_map(ax, projection, bounds, attribution=run.attribution)
     draw_streets(ax, streets, projection)
     values = np.array([counts.get(str(d), 0) for d in districts[name].astype(str)], float)
     norm = Normalize(0, max(values.max(), 1.0))

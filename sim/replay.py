@@ -35,7 +35,6 @@ import numpy as np
 from sim.plot_charts import STATE_COLOURS, STATE_LABELS
 from sim.results import ResultsExistError
 from sim.rundir import (
-    ATTRIBUTION,
     BUSY_STATES,
     ROBOT_STATES,
     Run,
@@ -44,6 +43,7 @@ from sim.rundir import (
     load_run_graph,
     street_lines,
 )
+from sim.scenario_sections import OSM_CREDIT
 from sim.timeline import order_stage_times, robot_state_changes
 
 __all__ = ["QUANTUM_DEG", "build_payload", "embed_json", "render_html", "write_replay"]
@@ -271,7 +271,7 @@ def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str
         "time_quantum_s": TIME_QUANTUM_S,
         "quantum_deg": QUANTUM_DEG,
         "origin": [origin_lon, origin_lat],
-        "attribution": ATTRIBUTION,
+        "attribution": run.attribution,
         "states": list(ROBOT_STATES),
         "state_labels": [STATE_LABELS[s] for s in ROBOT_STATES],
         "state_colours": [STATE_COLOURS[s] for s in ROBOT_STATES],
@@ -308,6 +308,12 @@ def embed_json(data: object) -> str:
     return text
 
 
+_OSM_CREDIT_HTML = (
+    'Street network © <a href="https://www.openstreetmap.org/copyright" rel="noopener noreferrer"'
+    ' target="_blank">OpenStreetMap contributors</a> (ODbL)'
+)
+
+
 def _template(name: str) -> str:
     return resources.files("sim").joinpath("templates", name).read_text(encoding="utf-8")
 
@@ -318,8 +324,10 @@ def render_html(payload: dict[str, Any]) -> str:
     style = _template("replay.css")
     if "</script" in script.lower() or "</style" in style.lower():
         raise RuntimeError("replay template closes its own element")  # a bug, not user input
+    credit = str(payload.get("attribution", OSM_CREDIT))
     values = {
         "TITLE": html.escape(f"carreta replay — {payload['scenario']} — {payload['date']}"),
+        "CREDIT": _OSM_CREDIT_HTML if credit == OSM_CREDIT else html.escape(credit),
         "STYLE": style,
         "SCRIPT": script,
         "DATA": embed_json(payload),

@@ -182,5 +182,5 @@ def manifest(result: SimulationResult, *, command: list[str] | None = None) -> d
         "simulated_window_s": [result.start_s, result.end_s],
         "date": result.scenario.simulation.date.isoformat(),
         "kpi_descriptions": KPI_DESCRIPTIONS,
-        "attribution": "Street network © OpenStreetMap contributors (ODbL)",
+        "attribution": result.scenario.network.credit(),
     }

@@ -27,6 +27,7 @@ import yaml
 
 from routing import load_graph
 from routing.errors import CarretaError, NetworkError
+from sim.scenario_sections import OSM_CREDIT
 
 __all__ = [
     "Hub",
@@ -35,12 +36,12 @@ __all__ = [
     "StreetLines",
     "load_run",
     "load_run_graph",
+    "read_attribution",
     "street_lines",
 ]
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTION = "© OpenStreetMap contributors"
 #: States a robot can be in (the ``state:<name>`` events), in display order.
 ROBOT_STATES = ("idle", "loading", "driving", "serving", "waiting_charger", "charging")
 BUSY_STATES = ("loading", "driving", "serving")
@@ -80,6 +81,7 @@ class Run:
     events: pd.DataFrame | None
     kpis: dict[str, Any]
     scenario: dict[str, Any] = field(repr=False)
+    attribution: str = OSM_CREDIT  # the street network's credit line (manifest.json)
 
     @property
     def title(self) -> str:
@@ -180,7 +182,28 @@ def load_run(path: str | Path) -> Run:
         events=_read_table(events_path) if events_path.is_file() else None,
         kpis=kpis,
         scenario=scenario,
+        attribution=read_attribution(folder),
     )
+
+
+def read_attribution(folder: str | Path) -> str:
+    """The street network's credit line in the ``manifest.json`` of a run (or sweep) folder;
+    OpenStreetMap's when the manifest has none (runs written before it was recorded).
+
+    Raises
+    ------
+    RunDirError
+        If ``manifest.json`` exists but is not readable JSON.
+    """
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        return OSM_CREDIT
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise RunDirError(f"{path}: not readable JSON ({error})") from error
+    credit = manifest.get("attribution") if isinstance(manifest, dict) else None
+    return credit if isinstance(credit, str) and credit else OSM_CREDIT
 
 
 def load_run_graph(run: Run) -> nx.MultiDiGraph | None:

@@ -25,6 +25,10 @@ from sim.scenario_types import (
 __all__ = ["Dispatch", "Energy", "NetworkSource", "Outputs", "Simulation"]
 
 
+OSM_CREDIT = "Street network © OpenStreetMap contributors (ODbL)"
+"""The credit line of an OpenStreetMap network (file, place or bbox)."""
+
+
 class NetworkSource(Section):
     """Where the street network comes from.
 
@@ -73,6 +77,15 @@ class NetworkSource(Section):
             "scenario file's folder."
         ),
     )
+    attribution: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Credit line for the street network, written in results and shown on maps and the "
+            "replay. None: OpenStreetMap's for an OSM source, the file's name for a gis_file "
+            "(give its owner and licence here)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _has_source(self) -> NetworkSource:
@@ -97,6 +110,15 @@ class NetworkSource(Section):
         if self.osm_file is not None and os.path.isfile(self.osm_file):
             return "osm_file"
         return "place" if self.place is not None else "bbox"
+
+    def credit(self) -> str:
+        """The credit line of the source that will be used now (see ``attribution``)."""
+        if self.attribution is not None:
+            return self.attribution
+        if self.source_kind() == "gis_file":
+            assert self.gis_file is not None
+            return f"Street network: {Path(self.gis_file).name}"
+        return OSM_CREDIT
 
 
 class Dispatch(Section):

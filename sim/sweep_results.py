@@ -259,7 +259,7 @@ def write_manifest(
         "versions": package_versions(),
         "kpi_descriptions": KPI_DESCRIPTIONS,
         "sessions": sessions,
-        "attribution": "Street network © OpenStreetMap contributors (ODbL)",
+        "attribution": sweep.base_scenario.network.credit(),
     }
     text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
     replace_file(path, text.encode("utf-8"))

@@ -140,12 +140,12 @@ def _simulate_into(task: RunTask, run_dir: Path) -> None:
     )
     world = build_world(scenario, graph=worker_graph(scenario), label=task.base_file)
     result = simulate(scenario, world=world, seed=task.seed, label=task.base_file)
-    date = scenario.simulation.date
+    date, credit = scenario.simulation.date, scenario.network.credit()
     write_run(
         result,
         run_dir,
         command=list(task.command) if task.command is not None else None,
-        trips=lambda legs, path: write_trips(legs, path, date=date),
+        trips=lambda legs, path: write_trips(legs, path, date=date, attribution=credit),
     )
 
 

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from sim.scenario_sections import OSM_CREDIT
+
 TIMEZONE = ZoneInfo("Europe/Paris")
 
 
@@ -22,8 +24,11 @@ def day_origin_unix_s(date: dt.date, *, timezone: dt.tzinfo = TIMEZONE) -> float
     return dt.datetime.combine(date, dt.time(0, 0), tzinfo=timezone).timestamp()
 
 
-def trips_features(legs: pd.DataFrame, *, origin_unix_s: float) -> dict[str, object]:
-    """A GeoJSON FeatureCollection of the legs (see the module docstring)."""
+def trips_features(
+    legs: pd.DataFrame, *, origin_unix_s: float, attribution: str = OSM_CREDIT
+) -> dict[str, object]:
+    """A GeoJSON FeatureCollection of the legs (see the module docstring), with the street
+    network's credit line."""
     features = []
     for leg in legs.to_dict("records"):
         stamps = [origin_unix_s + float(t) for t in leg["times_s"]]
@@ -51,7 +56,7 @@ def trips_features(legs: pd.DataFrame, *, origin_unix_s: float) -> dict[str, obj
     return {
         "type": "FeatureCollection",
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-        "attribution": "© OpenStreetMap contributors",
+        "attribution": attribution,
         "features": features,
     }
 
@@ -60,7 +65,11 @@ def _iso(unix_s: float) -> str:
     return dt.datetime.fromtimestamp(unix_s, TIMEZONE).isoformat(timespec="seconds")
 
 
-def write_trips(legs: pd.DataFrame, path: Path, *, date: dt.date) -> None:
+def write_trips(
+    legs: pd.DataFrame, path: Path, *, date: dt.date, attribution: str = OSM_CREDIT
+) -> None:
     """Write ``trips.geojson`` for the legs of a run on ``date``."""
-    collection = trips_features(legs, origin_unix_s=day_origin_unix_s(date))
+    collection = trips_features(
+        legs, origin_unix_s=day_origin_unix_s(date), attribution=attribution
+    )
     path.write_text(json.dumps(collection, separators=(",", ":")), encoding="utf-8")

@@ -123,3 +123,27 @@ def test_default_replay_file_is_inside_the_run(
     assert stop.value.code in (0, None)
     assert (run / "replay.html").stat().st_size > 20_000
     assert "replay.html" in capsys.readouterr().out
+
+
+def test_a_network_credit_of_its_own_is_shown_escaped(
+    tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run on another network (scenario ``network.attribution``) credits that network, as
+    text: the credit cannot inject markup, and OpenStreetMap is not named for it."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run_dir, run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text("utf-8"))
+    manifest["attribution"] = "Voirie © Ville <b>de</b> Montpellier " + EVIL
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    target = tmp_path / "replay.html"
+    with pytest.raises(SystemExit) as stop:
+        main(["replay", str(run_dir), "-o", str(target)])
+    assert stop.value.code in (0, None)
+    assert "Voirie © Ville <b>de</b> Montpellier" in capsys.readouterr().out
+    page = target.read_text("utf-8")
+    credit = re.search(r'<div id="attribution">(.*?)</div>', page, re.S)
+    assert credit is not None
+    escaped = "Voirie © Ville &lt;b&gt;de&lt;/b&gt; Montpellier &lt;/script"
+    assert credit.group(1).startswith(escaped)
+    assert "<script>window" not in page and "openstreetmap.org" not in page
+    assert json.loads(_data_block(page))["attribution"] == manifest["attribution"]

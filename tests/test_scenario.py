@@ -418,3 +418,19 @@ def test_models_are_frozen() -> None:
     assert isinstance(scenario, Scenario)
     with pytest.raises(ValueError, match="frozen"):
         scenario.fleet.robots[0].count = 3
+
+
+def test_the_network_credit_follows_the_source_in_use(tmp_path: Path) -> None:
+    osm = load_scenario(SCENARIOS / "montpellier_centre.yaml")
+    assert osm.network.credit() == "Street network © OpenStreetMap contributors (ODbL)"
+    city = load_scenario(SCENARIOS / "ecusson_phase3.yaml")
+    assert city.network.source_kind() == "gis_file"
+    assert "Ville de Montpellier" in city.network.credit()
+    layer = tmp_path / "voies.gpkg"
+    layer.write_bytes(b"")
+    unnamed = validate_scenario(
+        {**MINIMAL, "network": {"gis_file": str(layer), "place": "Montpellier, France"}}
+    )
+    assert unnamed.network.credit() == "Street network: voies.gpkg"
+    layer.unlink()  # gone: the place is downloaded from OpenStreetMap instead
+    assert "OpenStreetMap" in unnamed.network.credit()

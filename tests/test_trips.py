@@ -61,3 +61,10 @@ def test_a_one_vertex_leg_is_still_a_valid_linestring() -> None:
     )  # fmt: skip
     feature = trips_features(legs, origin_unix_s=1_000.0)["features"][0]
     assert feature["geometry"]["coordinates"] == [[3.88, 43.6, 0.0, 37000.0]] * 2
+
+
+def test_the_collection_carries_the_credit_it_is_given(tiny_run_dir: Path) -> None:
+    legs = pd.read_parquet(tiny_run_dir / "legs.parquet")
+    credit = "Street network © Ville de Montpellier open data (Licence Ouverte / Etalab)"
+    collection = trips_features(legs, origin_unix_s=0.0, attribution=credit)
+    assert collection["attribution"] == credit
