@@ -36,16 +36,26 @@ STATE_COLOURS = {
     "loading": "#8e44ad",
     "driving": "#1f77b4",
     "serving": "#2ca02c",
+    "waiting_help": "#d62728",
+    "intervention": "#f7b6d2",
     "waiting_charger": "#ff7f0e",
     "charging": "#e6b800",
+    "broken": "#000000",
+    "towed": "#8c564b",
+    "repair": "#c49c94",
 }
 STATE_LABELS = {
     "idle": "idle at hub",
     "loading": "loading",
     "driving": "driving",
     "serving": "serving a door",
+    "waiting_help": "stopped, waiting for help",
+    "intervention": "being helped (operator)",
     "waiting_charger": "waiting for a charger",
     "charging": "charging",
+    "broken": "broken down",
+    "towed": "towed",
+    "repair": "in repair",
 }
 
 
@@ -82,11 +92,12 @@ def plot_timeline(run: Run, path: Path, *, step_s: float = 60.0) -> Path:
     top.legend(loc="upper left", fontsize=9)
     top.grid(alpha=0.3)
     top.set_title(f"Orders and robots over the day — {run.title}", fontsize=13)
+    shown = [state for state in ROBOT_STATES if state == "idle" or robots[state].any()]
     bottom.stackplot(
         grid,
-        [robots[state].to_numpy() for state in ROBOT_STATES],
-        colors=[STATE_COLOURS[state] for state in ROBOT_STATES],
-        labels=[STATE_LABELS[state] for state in ROBOT_STATES],
+        [robots[state].to_numpy() for state in shown],
+        colors=[STATE_COLOURS[state] for state in shown],
+        labels=[STATE_LABELS[state] for state in shown],
         step="post",
         alpha=0.9,
     )

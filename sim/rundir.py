@@ -42,9 +42,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: States a robot can be in (the ``state:<name>`` events), in display order.
-ROBOT_STATES = ("idle", "loading", "driving", "serving", "waiting_charger", "charging")
-BUSY_STATES = ("loading", "driving", "serving")
+#: States a robot can be in (the ``state:<name>`` events), in display order. Operations add
+#: waiting_help and intervention (sim.supervision), broken, towed and repair (sim.breakdowns).
+ROBOT_STATES = (
+    "idle", "loading", "driving", "serving", "waiting_help", "intervention",
+    "waiting_charger", "charging", "broken", "towed", "repair",
+)  # fmt: skip
+#: States of a robot on a tour.
+BUSY_STATES = ("loading", "driving", "serving", "waiting_help", "intervention")
 
 
 class RunDirError(CarretaError, ValueError):

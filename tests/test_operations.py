@@ -338,3 +338,26 @@ def test_every_operations_kpi_is_computed_and_off_by_default(tiny: Scenario, wor
     off = ("operators", "interventions", "breakdowns", "parcels_redispatched", "vans")
     assert all(kpis[name] == 0 for name in off)
     assert kpis["vehicle_km"] == kpis["robot_km"]
+
+
+def test_the_timeline_counts_robots_stopped_for_help_or_broken(
+    tiny: Scenario, world: World, tmp_path: Path
+) -> None:
+    """Help stops and breakdowns are states of their own on the timeline (not hidden under
+    'driving'), and every robot is in exactly one state at every minute."""
+    from sim.results import write_run
+    from sim.rundir import load_run
+    from sim.timeline import robots_over_time
+
+    result = remote(
+        tiny, world, 1,
+        operations__breakdowns__mean_time_between_failures_h=0.5,
+        operations__breakdowns__repair_time_h=0.5,
+    )  # fmt: skip
+    run_dir = write_run(result, tmp_path / "run", command=["pytest"])
+    loaded = load_run(run_dir)
+    grid = np.arange(loaded.start_s, loaded.end_s, 60.0)
+    counts = robots_over_time(loaded, grid)
+    assert (counts.sum(axis=1) == len(result.robots)).all()
+    for state in ("intervention", "waiting_help", "broken"):
+        assert counts[state].max() > 0, state
