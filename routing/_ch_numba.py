@@ -530,7 +530,9 @@ def search_spaces(n, ptr, to, w, e_id, tolerance):
     Returns ``(space_ptr (2, n + 1) int64, space (2, L) int32 of hubs and edges, dist (L,))``.
     """
     work_f, work_i, settled = _search_work(n, to.shape[0])
-    capacity = 64 * n + 1
+    # Montpellier's graphs need 85-130 entries a node (both sides); growing by half keeps the
+    # peak memory of a second guess low.
+    capacity = 96 * n + 1
     hubs = np.empty(capacity, dtype=np.int32)
     edges = np.empty(capacity, dtype=np.int32)
     dist = np.empty(capacity)
@@ -541,7 +543,7 @@ def search_spaces(n, ptr, to, w, e_id, tolerance):
             full_ptr[side, v] = count
             n_settled = _full_upward_search(v, ptr[side], to, w, e_id, work_f, work_i, settled)
             if count + n_settled > capacity:
-                capacity = max(2 * capacity, count + n_settled)
+                capacity = max(capacity + capacity // 2, count + n_settled)
                 hubs = _grow(hubs, capacity)
                 edges = _grow(edges, capacity)
                 dist = _grow(dist, capacity)
