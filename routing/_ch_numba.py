@@ -318,6 +318,29 @@ def heap_pop(keys, values, size):
     return top_key, top_value, size
 
 
+@njit(cache=True, inline="always")
+def _mark(position, hubs, lo, hi, on):
+    """Set ``position[hub]`` to each hub's place in the space ``lo:hi`` (``on``), or back to -1."""
+    for i in range(lo, hi):
+        position[hubs[i]] = i if on else -1
+
+
+@njit(cache=True, inline="always")
+def _trace(entry, hubs, edges, position, lower_end, pred):
+    """Record in ``pred`` the edges from the hub at ``entry`` back to its space's root.
+
+    Each hub's recorded edge leads to the previous hub of the path (its ``lower_end``, the
+    hierarchy's src row going forward, dst going backward), found through ``position``. A node
+    on a shortest upward path to a kept hub is kept too (pruning only drops hubs reached the
+    long way round), so the walk never leaves the space.
+    """
+    while edges[entry] >= 0:
+        pred[hubs[entry]] = edges[entry]
+        entry = position[lower_end[edges[entry]]]
+        if entry < 0:
+            raise AssertionError("contraction hierarchy: broken search space")
+
+
 @njit(cache=True)
 def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` through the pruned upward search spaces; unpacked.
@@ -342,8 +365,7 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     pred_b = work[2]
     s_lo, s_hi = space_ptr[0, s], space_ptr[0, s + 1]
     t_lo, t_hi = space_ptr[1, t], space_ptr[1, t + 1]
-    for i in range(s_lo, s_hi):
-        position[hubs[i]] = i
+    _mark(position, hubs, s_lo, s_hi, True)
     best = INF
     best_i = -1
     best_j = -1
@@ -353,28 +375,14 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
             best = space_dist[i] + space_dist[j]
             best_i = i
             best_j = j
-    # The forward half, from the meeting hub down to s: a node on a shortest upward path to a
-    # hub kept in the space is kept too (pruning only drops hubs reached the long way round).
-    i = best_i
-    while i >= 0 and edges[i] >= 0:
-        pred_f[hubs[i]] = edges[i]
-        i = position[hierarchy[0, edges[i]]]
-        if i < 0:
-            raise AssertionError("contraction hierarchy: broken forward search space")
-    for i in range(s_lo, s_hi):
-        position[hubs[i]] = -1
+    if best_i >= 0:  # the forward half, from the meeting hub down to s
+        _trace(best_i, hubs, edges, position, hierarchy[0], pred_f)
+    _mark(position, hubs, s_lo, s_hi, False)
     if best_i < 0:
         return np.empty(0, dtype=node_ids.dtype), np.empty((2, 0))
-    for j in range(t_lo, t_hi):
-        position[hubs[j]] = j
-    j = best_j
-    while edges[j] >= 0:
-        pred_b[hubs[j]] = edges[j]
-        j = position[hierarchy[1, edges[j]]]
-        if j < 0:
-            raise AssertionError("contraction hierarchy: broken backward search space")
-    for j in range(t_lo, t_hi):
-        position[hubs[j]] = -1
+    _mark(position, hubs, t_lo, t_hi, True)
+    _trace(best_j, hubs, edges, position, hierarchy[1], pred_b)  # from the hub down to t
+    _mark(position, hubs, t_lo, t_hi, False)
     count = _unpack(
         s, t, hubs[best_i], pred_f, pred_b, hierarchy, work[3], work[4], work[5], cut_cycles
     )
@@ -558,8 +566,7 @@ def search_spaces(n, ptr, to, w, e_id, tolerance):
         other = 1 - side
         for v in range(n):
             lo, hi = full_ptr[side, v], full_ptr[side, v + 1]
-            for i in range(lo, hi):
-                position[hubs[i]] = i
+            _mark(position, hubs, lo, hi, True)
             for i in range(lo, hi):
                 h = hubs[i]
                 for j in range(full_ptr[other, h], full_ptr[other, h + 1]):
@@ -567,8 +574,7 @@ def search_spaces(n, ptr, to, w, e_id, tolerance):
                     if k >= 0 and dist[k] + dist[j] < dist[i] - tolerance:
                         keep[i] = False
                         break
-            for i in range(lo, hi):
-                position[hubs[i]] = -1
+            _mark(position, hubs, lo, hi, False)
     space_ptr = np.zeros((2, n + 1), dtype=np.int64)
     kept = 0
     for side in range(2):
