@@ -19,12 +19,16 @@ class BatterySpec:
         Energy never planned for use, Wh.
     recharge_below_wh
         A robot back at its hub charges when its level is below this, Wh.
+    top_up_below_wh
+        A robot idle at its hub tops up on a free charger when its level is below this, Wh
+        (0: never).
     """
 
     capacity_wh: float
     consumption_wh_per_km: float
     reserve_wh: float
     recharge_below_wh: float
+    top_up_below_wh: float = 0.0
 
 
 def drive_energy_wh(length_m: float, consumption_wh_per_km: float) -> float:

@@ -158,6 +158,7 @@ def _build_robots(
                 consumption_wh_per_km=group.consumption_wh_per_km,
                 reserve_wh=group.reserve_fraction * capacity,
                 recharge_below_wh=group.recharge_below_fraction * capacity,
+                top_up_below_wh=(group.top_up_below_fraction or 0.0) * capacity,
             ),
         )
         router = world.router(speed_kph)

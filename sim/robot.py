@@ -40,14 +40,18 @@ _STATE_CLOCKS = {
 
 @dataclass
 class Hub:
-    """A depot on the street graph with a pool of chargers (a SimPy resource)."""
+    """A depot on the street graph with a pool of chargers.
+
+    The chargers are a SimPy resource with priorities: a robot that must charge takes its turn
+    first and ends a top-up (``TOP_UP`` priority) if no charger is free.
+    """
 
     hub_id: str
     node: int
     lonlat: tuple[float, float]
     loading_time_per_parcel_s: float
     charger_power_w: float
-    chargers: simpy.Resource | None
+    chargers: simpy.PreemptiveResource | None
 
     @classmethod
     def create(
@@ -62,8 +66,12 @@ class Hub:
         charger_power_w: float,
     ) -> Hub:
         """A hub with ``chargers`` charging points (none: robots cannot charge there)."""
-        pool = simpy.Resource(env, capacity=chargers) if chargers > 0 else None
+        pool = simpy.PreemptiveResource(env, capacity=chargers) if chargers > 0 else None
         return cls(hub_id, node, lonlat, loading_time_per_parcel_s, charger_power_w, pool)
+
+
+TOP_UP = 1
+"""Charger priority of a top-up; a robot that must charge asks with priority 0 and preempts it."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,8 @@ class Robot:
             self._set_state("idle")
             self._inbox = self.env.event()
             self.dispatcher.robot_idle(self)
+            if self._may_top_up():
+                yield from self._top_up()
             command = yield self._inbox
             self.command = None
             if isinstance(command, ChargeRequest):
@@ -291,6 +301,18 @@ class Robot:
         self.stats.crossings += leg.crossings
         return leg.route, leg.nodes, leg.cum_time_s
 
+    def _charge_power_w(self) -> float:
+        power = self.hub.charger_power_w
+        if self.spec.charge_power_w is not None:
+            power = min(power, self.spec.charge_power_w)
+        return power
+
+    def _book_charge(self, charged_wh: float) -> None:
+        self.battery_wh = min(self.battery_wh + charged_wh, self.spec.battery.capacity_wh)
+        self.stats.charged_wh += charged_wh
+        self.stats.grid_energy_wh += grid_energy_wh(charged_wh, self.charging_efficiency)
+        self.log.add(self.env.now, "charge_end", robot_id=self.robot_id, value=charged_wh)
+
     def _charge(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         assert self.hub.chargers is not None
@@ -298,13 +320,40 @@ class Robot:
         with self.hub.chargers.request() as request:
             yield request
             self._set_state("charging")
-            power = self.hub.charger_power_w
-            if self.spec.charge_power_w is not None:
-                power = min(power, self.spec.charge_power_w)
             self.log.add(env.now, "charge_start", robot_id=self.robot_id, value=self.battery_wh)
+            power = self._charge_power_w()
             yield env.timeout(charge_time_s(self.battery_wh, self.spec.battery, power))
-            charged = self.spec.battery.capacity_wh - self.battery_wh
-            self.battery_wh = self.spec.battery.capacity_wh
-            self.stats.charged_wh += charged
-            self.stats.grid_energy_wh += grid_energy_wh(charged, self.charging_efficiency)
-            self.log.add(env.now, "charge_end", robot_id=self.robot_id, value=charged)
+            self._book_charge(self.spec.battery.capacity_wh - self.battery_wh)
+
+    def _may_top_up(self) -> bool:
+        """Idle below the top-up level, with a charger free and nobody waiting for one."""
+        chargers = self.hub.chargers
+        return (
+            self.battery_wh < self.spec.battery.top_up_below_wh
+            and chargers is not None
+            and chargers.count < chargers.capacity
+            and not chargers.queue
+            and not self._inbox.triggered
+        )
+
+    def _top_up(self) -> Generator[simpy.Event, Any, None]:
+        """Charge on a free charger while idle, until a command comes, the battery is full or a
+        robot that must charge needs the charger; the robot stays available all along."""
+        env = self.env
+        assert self.hub.chargers is not None
+        with self.hub.chargers.request(priority=TOP_UP, preempt=False) as request:
+            yield request  # free: granted at once
+            if self._inbox.triggered:  # a command came in the same instant
+                return
+            self._set_state("charging")
+            self.log.add(env.now, "top_up_start", robot_id=self.robot_id, value=self.battery_wh)
+            power, started = self._charge_power_w(), env.now
+            full_s = charge_time_s(self.battery_wh, self.spec.battery, power)
+            try:
+                yield self._inbox | env.timeout(full_s)
+            except simpy.Interrupt as interrupt:
+                if not isinstance(interrupt.cause, simpy.resources.resource.Preempted):
+                    raise
+            charged = min(power * (env.now - started) / 3600.0, full_s * power / 3600.0)
+            self._book_charge(charged)
+        self._set_state("idle")

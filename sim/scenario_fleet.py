@@ -139,6 +139,15 @@ class RobotType(Section):
             "of battery_wh (0 to 1)."
         ),
     )
+    top_up_below_fraction: Fraction | None = Field(
+        default=None,
+        description=(
+            "Opportunity charging: a robot waiting idle at its hub below this fraction of "
+            "battery_wh plugs into a free charger and charges until it gets a command or is "
+            "full. A top-up gives way at once to a robot that must charge (below "
+            "recharge_below_fraction or short for the waiting work). None: no top-ups."
+        ),
+    )
     reserve_fraction: Fraction = Field(
         default=0.05,
         description=(

@@ -4,6 +4,7 @@ and the plain functions behind them."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from sim.scenario import Scenario, load_scenario
 from sim.scenario_operations import Supervision as SupervisionSettings
 from sim.supervision import draw_help, insert_pauses, lognormal_durations_s, vertex_steps
 from sim.world import World, build_world
+
+
+def json_kpis(result: SimulationResult) -> str:
+    return json.dumps(result_kpis(result))
+
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
 REMOTE = "operations.supervision.mode"
@@ -271,6 +277,62 @@ def test_dispatch_never_strands_a_robot_with_help_stops_escorts_and_breakdowns(
         assert kpis["charger_utilisation"] == pytest.approx(
             robots["charging_s"].sum() / (result.end_s - result.start_s)
         )
+
+
+def _top_up_day(tiny: Scenario, world: World, **more: object) -> SimulationResult:
+    settings: dict[str, object] = {
+        "fleet__robots__0__battery_wh": 400.0,  # ~4.8 km of range
+        "fleet__robots__0__recharge_below_fraction": 0.5,
+        "fleet__robots__0__top_up_below_fraction": 0.95,
+        "hubs__0__chargers": 1,
+        "demand__orders_per_day": 60,
+    }
+    return run(tiny, world, **{**settings, **more})
+
+
+def test_top_ups_charge_idle_robots_and_keep_the_energy_books(tiny: Scenario, world: World) -> None:
+    result = _top_up_day(tiny, world)
+    events = events_table(result)
+    assert (events["kind"] == "top_up_start").any()
+    for robot in result.robots:  # what was charged minus what was driven, to the Wh
+        battery = robot.spec.battery
+        expected = battery.capacity_wh - robot.stats.drive_energy_wh + robot.stats.charged_wh
+        assert robot.battery_wh == pytest.approx(expected, abs=1e-6)
+        assert robot.battery_wh <= battery.capacity_wh + 1e-9
+    assert json_kpis(result) == json_kpis(_top_up_day(tiny, world))  # reproducible
+    plain = _top_up_day(tiny, world, fleet__robots__0__top_up_below_fraction=None)
+    assert not (events_table(plain)["kind"] == "top_up_start").any()
+
+
+def test_a_top_up_never_keeps_a_robot_that_must_charge_waiting(
+    tiny: Scenario, world: World
+) -> None:
+    """With one charger, a robot below its recharge level takes it from a topping-up robot at
+    once: no wait for a charger overlaps a top-up."""
+    result = _top_up_day(tiny, world, fleet__robots__0__count=4)
+    events = events_table(result).sort_values("time_s", kind="stable")
+    top_ups: list[tuple[float, float]] = []
+    waits: list[tuple[float, float]] = []
+    for _, rows in events[events["robot_id"] != ""].groupby("robot_id"):
+        started = None
+        for time_s, kind in zip(rows["time_s"], rows["kind"], strict=True):
+            if kind == "top_up_start":
+                started = time_s
+            elif kind == "charge_end" and started is not None:
+                top_ups.append((started, time_s))
+                started = None
+        states = rows[rows["kind"].str.startswith("state:")]
+        for (time_s, kind), next_s in zip(
+            zip(states["time_s"], states["kind"], strict=True),
+            [*states["time_s"].iloc[1:], result.end_s],
+            strict=True,
+        ):
+            if kind == "state:waiting_charger" and next_s > time_s:
+                waits.append((time_s, next_s))
+    assert top_ups, "the day has top-ups"
+    for wait_from, wait_to in waits:
+        for top_from, top_to in top_ups:
+            assert min(wait_to, top_to) <= max(wait_from, top_from), (wait_from, top_from)
 
 
 # -- plain functions --------------------------------------------------------------------------
