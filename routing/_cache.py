@@ -23,6 +23,8 @@ from pathlib import Path
 import networkx as nx
 import osmnx as ox
 
+from routing.errors import NetworkError
+
 __all__ = [
     "CACHE_ENV_VAR",
     "cache_key",
@@ -93,13 +95,16 @@ def file_sha256(path: Path) -> str:
 
     Raises
     ------
-    OSError
+    NetworkError
         If the file cannot be read.
     """
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise NetworkError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     return digest.hexdigest()
 
 

@@ -43,9 +43,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from routing._cache import cache_key, file_sha256, load_or_build_pickle
+from routing._cache import cache_key, file_sha256
 from routing.errors import NetworkError
-from routing.profile import REPORT_KEY, Profile, apply_profile, set_robot_speeds, stored_report
+from routing.profile import Profile, apply_profile, load_profiled
 
 __all__ = [
     "GIS_REPORT_KEY",
@@ -365,11 +365,7 @@ def load_gis_graph(
     NetworkError
         If the file cannot be read or holds no lines.
     """
-    try:
-        digest = file_sha256(path)
-    except OSError as exc:
-        raise NetworkError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    key = cache_key("gis", digest, profile, tolerance_m)
+    key = cache_key("gis", file_sha256(path), profile, tolerance_m)
     profiled_file = cache_dir / "graphs" / f"gis-{profile}-{key}.pickle"
 
     def build() -> nx.MultiDiGraph:
@@ -379,13 +375,9 @@ def load_gis_graph(
         graph, _ = apply_profile(joined, profile, robot_speed_kph=robot_speed_kph, source=str(path))
         return graph
 
-    graph, hit = load_or_build_pickle(profiled_file, build)
-    if hit:
-        logger.info("loaded %s (%s profile) from cache %s", path, profile, profiled_file)
-        if profile == "robot":
-            set_robot_speeds(graph, robot_speed_kph)
-        graph.graph[REPORT_KEY] = {**(stored_report(graph) or {}), "source": str(path)}
-    return graph
+    return load_profiled(
+        path, profiled_file, build, profile=profile, robot_speed_kph=robot_speed_kph
+    )
 
 
 def gis_report(graph: nx.MultiDiGraph) -> GisJoinReport | None:

@@ -39,14 +39,12 @@ from routing._cache import (
 from routing.errors import NetworkError
 from routing.gis import GIS_SUFFIXES, load_gis_graph
 from routing.profile import (
-    REPORT_KEY,
     NetworkReport,
     Profile,
     apply_profile,
     check_profile,
     graph_report,
-    set_robot_speeds,
-    stored_report,
+    load_profiled,
 )
 
 __all__ = ["NetworkReport", "NetworkSource", "apply_profile", "graph_report", "load_graph"]
@@ -127,10 +125,7 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
 def _load_osm_file(
     path: Path, *, profile: Profile, simplify: bool, robot_speed_kph: float, cache_dir: Path
 ) -> nx.MultiDiGraph:
-    try:
-        digest = file_sha256(path)
-    except OSError as exc:
-        raise NetworkError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    digest = file_sha256(path)
     folder = cache_dir / "graphs"
     raw_file = folder / f"osm-{cache_key('osm', digest, simplify)}.pickle"
     profiled_file = folder / f"osm-{profile}-{cache_key('osm', digest, simplify, profile)}.pickle"
@@ -143,13 +138,9 @@ def _load_osm_file(
         graph, _ = apply_profile(raw, profile, robot_speed_kph=robot_speed_kph, source=str(path))
         return graph
 
-    graph, hit = load_or_build_pickle(profiled_file, build_profiled)
-    if hit:
-        logger.info("loaded %s (%s profile) from cache %s", path, profile, profiled_file)
-        if profile == "robot":
-            set_robot_speeds(graph, robot_speed_kph)
-        graph.graph[REPORT_KEY] = {**(stored_report(graph) or {}), "source": str(path)}
-    return graph
+    return load_profiled(
+        path, profiled_file, build_profiled, profile=profile, robot_speed_kph=robot_speed_kph
+    )
 
 
 def _load_file(

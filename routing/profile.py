@@ -19,8 +19,9 @@ from __future__ import annotations
 import ast
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
@@ -29,6 +30,7 @@ import osmnx as ox
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from routing._cache import load_or_build_pickle
 from routing.errors import NetworkError
 
 __all__ = [
@@ -227,6 +229,26 @@ def check_profile(profile: str, robot_speed_kph: float) -> None:
         raise NetworkError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
     if not robot_speed_kph > 0 or robot_speed_kph == float("inf"):
         raise NetworkError(f"robot_speed_kph must be a positive number, got {robot_speed_kph!r}")
+
+
+def load_profiled(
+    path: Path,
+    cached: Path,
+    build: Callable[[], nx.MultiDiGraph],
+    *,
+    profile: Profile,
+    robot_speed_kph: float,
+) -> nx.MultiDiGraph:
+    """The profiled graph of the file ``path``, pickled at ``cached`` (built by ``build`` on a
+    miss). The robot speed is not part of the cache key: a cached robot graph gets it again,
+    and its report names ``path``."""
+    graph, hit = load_or_build_pickle(cached, build)
+    if hit:
+        logger.info("loaded %s (%s profile) from cache %s", path, profile, cached)
+        if profile == "robot":
+            set_robot_speeds(graph, robot_speed_kph)
+        graph.graph[REPORT_KEY] = {**(stored_report(graph) or {}), "source": str(path)}
+    return graph
 
 
 def stored_report(graph: nx.MultiDiGraph) -> dict[str, Any] | None:
