@@ -8,6 +8,8 @@
   once per session. They are shared: tests must not modify them (copy first).
 - ``tiny_run_dir``: a run directory of ``scenarios/tiny.yaml`` (real streets), simulated once per
   session. Shared and read-only: copy it before changing anything.
+- ``tiny`` / ``world``: the ``scenarios/tiny.yaml`` scenario (with the session's cache folder) and
+  its street graph, routers and hubs, built once per test module.
 
 Add new shared fixtures here with a one-line description above.
 """
@@ -16,12 +18,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import pytest
 from shapely.geometry import LineString
 
 from routing import load_graph
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+    from sim.world import World
+
+TINY_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MONTPELLIER_OSM = SHARED_DATA / "osm" / "montpellier_drive_2024-10-30.osm.bz2"
@@ -152,9 +161,8 @@ def tiny_run_dir(
     from sim.scenario import load_scenario
     from sim.trips import write_trips
 
-    scenario_file = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
-    scenario = load_scenario(scenario_file, overrides={"network.cache_dir": str(carreta_cache_dir)})
-    result = simulate(scenario, label=str(scenario_file))
+    scenario = load_scenario(TINY_SCENARIO, overrides={"network.cache_dir": str(carreta_cache_dir)})
+    result = simulate(scenario, label=str(TINY_SCENARIO))
     date = scenario.simulation.date
     return write_run(
         result,
@@ -162,3 +170,20 @@ def tiny_run_dir(
         command=["pytest"],
         trips=lambda legs, path: write_trips(legs, path, date=date),
     )
+
+
+@pytest.fixture(scope="module")
+def tiny(carreta_cache_dir: Path) -> Scenario:
+    """The tiny scenario, with the session's cache folder."""
+    from sim.scenario import load_scenario
+
+    return load_scenario(TINY_SCENARIO, overrides={"network.cache_dir": str(carreta_cache_dir)})
+
+
+@pytest.fixture(scope="module")
+def world(tiny: Scenario) -> World:
+    """Street graph, routers and hubs of the tiny scenario, built once for the module (vans load
+    theirs on first use)."""
+    from sim.world import build_world
+
+    return build_world(tiny)

@@ -16,35 +16,22 @@ from sim.breakdowns import failure_vertex, tow_time_s
 from sim.engine import InvariantError, SimulationResult, check_invariants, simulate
 from sim.metrics import events_table, orders_table, result_kpis, robots_table
 from sim.operations_kpis import OPERATIONS_KPI_DESCRIPTIONS
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
 from sim.scenario_operations import Supervision as SupervisionSettings
 from sim.supervision import draw_help, insert_pauses, lognormal_durations_s, vertex_steps
-from sim.world import World, build_world
+from sim.world import World
 
 
 def json_kpis(result: SimulationResult) -> str:
     return json.dumps(result_kpis(result))
 
 
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
 REMOTE = "operations.supervision.mode"
 BUSY = {  # a lot of help needed: every leg stops a few times
     "operations.supervision.interventions_per_km": 3.0,
     "operations.supervision.intervention_mean_s": 120.0,
     "operations.supervision.takeovers_per_km": 0.5,
 }
-
-
-@pytest.fixture(scope="module")
-def tiny(carreta_cache_dir: Path) -> Scenario:
-    """The tiny scenario, with the session's cache folder."""
-    return load_scenario(TINY, overrides={"network.cache_dir": str(carreta_cache_dir)})
-
-
-@pytest.fixture(scope="module")
-def world(tiny: Scenario) -> World:
-    """Street graph, routers and hubs of the tiny scenario, built once for the module."""
-    return build_world(tiny)
 
 
 def run(base: Scenario, world: World, **overrides: object) -> SimulationResult:

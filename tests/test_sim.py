@@ -16,22 +16,8 @@ from sim.engine import InvariantError, check_invariants, gc_frozen, random_strea
 from sim.errors import ScenarioError
 from sim.metrics import events_table, orders_table, result_kpis, robots_table
 from sim.records import OrderState
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
 from sim.world import World, build_world
-
-TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
-
-
-@pytest.fixture(scope="module")
-def tiny(carreta_cache_dir: Path) -> Scenario:
-    """The tiny scenario, with the session's cache folder."""
-    return load_scenario(TINY, overrides={"network.cache_dir": str(carreta_cache_dir)})
-
-
-@pytest.fixture(scope="module")
-def world(tiny: Scenario) -> World:
-    """Street graph, routers and hubs of the tiny scenario, built once for the module."""
-    return build_world(tiny)
 
 
 def variant(base: Scenario, **overrides: object) -> Scenario:

@@ -20,24 +20,11 @@ from sim.results import write_run
 from sim.scenario import Scenario, load_scenario
 from sim.scenario_operations import Costs
 from sim.scenario_sections import Energy
-from sim.world import World, build_world
+from sim.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "scenarios" / "tiny.yaml"
 PAIR = ROOT / "scenarios" / "robots_vs_vans"
 VANS_ONLY = {"fleet.robots[0].count": 0, "fleet.vans": [{"count": 2}]}
-
-
-@pytest.fixture(scope="module")
-def tiny(carreta_cache_dir: Path) -> Scenario:
-    """The tiny scenario, with the session's cache folder."""
-    return load_scenario(TINY, overrides={"network.cache_dir": str(carreta_cache_dir)})
-
-
-@pytest.fixture(scope="module")
-def world(tiny: Scenario) -> World:
-    """Street graph, routers and hubs of the tiny scenario (vans load theirs on first use)."""
-    return build_world(tiny)
 
 
 @pytest.fixture(scope="module")
