@@ -19,7 +19,6 @@ from sim.engine import simulate
 from sim.metrics import KPI_DESCRIPTIONS
 from sim.results import default_run_dir, write_run
 from sim.scenario import load_scenario
-from sim.trips import write_trips
 
 ScenarioArgument = Annotated[
     Path, typer.Argument(help="Scenario file (YAML).", show_default=False, dir_okay=False)
@@ -104,13 +103,7 @@ def run_command(
 
     with bar:
         result = simulate(scenario, seed=run_seed, progress=advance, label=str(scenario_file))
-    date, credit = scenario.simulation.date, scenario.network.credit()
-    written = write_run(
-        result,
-        target,
-        command=["carreta", *sys.argv[1:]],
-        trips=lambda legs, path: write_trips(legs, path, date=date, attribution=credit),
-    )
+    written = write_run(result, target, command=["carreta", *sys.argv[1:]])
     stored = json.loads((written / "kpis.json").read_text("utf-8"))
     typer.echo(kpi_table({name: stored.get(name) for name in KPI_DESCRIPTIONS}))
     typer.echo(
@@ -118,4 +111,4 @@ def run_command(
         f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % in routing"
     )
     typer.echo(f"results: {written}")
-    typer.echo(f"{credit}.")
+    typer.echo(f"{scenario.network.credit()}.")

@@ -30,8 +30,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sim.engine import SimulationResult
 from sim.errors import CarretaError
 from sim.metrics import (
@@ -43,6 +41,7 @@ from sim.metrics import (
     run_kpis,
 )
 from sim.scenario import scenario_to_yaml
+from sim.trips import write_trips
 
 PACKAGES = ("carreta", "numpy", "scipy", "networkx", "osmnx", "simpy", "pandas", "pyarrow", "numba")
 
@@ -131,11 +130,8 @@ def write_run(
     target: Path,
     *,
     command: list[str] | None = None,
-    trips: Callable[[pd.DataFrame, Path], None] | None = None,
 ) -> Path:
     """Write ``result`` into the new folder ``target`` (see the module docstring).
-
-    ``trips`` writes ``trips.geojson`` from the legs table (given by :mod:`sim.trips`).
 
     Raises
     ------
@@ -156,8 +152,11 @@ def write_run(
             events_table(result).to_parquet(folder / "events.parquet", index=False)
         legs = legs_table(result)
         legs.to_parquet(folder / "legs.parquet", index=False)
-        if outputs.trips_geojson and trips is not None:
-            trips(legs, folder / "trips.geojson")
+        if outputs.trips_geojson:
+            write_trips(
+                legs, folder / "trips.geojson", date=scenario.simulation.date,
+                attribution=scenario.network.credit(),
+            )  # fmt: skip
         kpis = run_kpis(orders, robots, scenario, duration_s=result.end_s - result.start_s)
         dump_json(kpis, folder / "kpis.json")
         dump_json(manifest(result, command=command), folder / "manifest.json")

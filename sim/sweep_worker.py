@@ -27,7 +27,6 @@ from sim.results import ResultsExistError, write_run
 from sim.scenario import Scenario
 from sim.sweep_load import scenario_from_base
 from sim.sweep_spec import canonical_json
-from sim.trips import write_trips
 from sim.world import build_world, network_source
 
 __all__ = ["RunOutcome", "RunTask", "execute_run", "is_complete_run", "worker_graph"]
@@ -140,13 +139,7 @@ def _simulate_into(task: RunTask, run_dir: Path) -> None:
     )
     world = build_world(scenario, graph=worker_graph(scenario), label=task.base_file)
     result = simulate(scenario, world=world, seed=task.seed, label=task.base_file)
-    date, credit = scenario.simulation.date, scenario.network.credit()
-    write_run(
-        result,
-        run_dir,
-        command=list(task.command) if task.command is not None else None,
-        trips=lambda legs, path: write_trips(legs, path, date=date, attribution=credit),
-    )
+    write_run(result, run_dir, command=list(task.command) if task.command is not None else None)
 
 
 def execute_run(task: RunTask) -> RunOutcome:

@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from sim.scenario_sections import OSM_CREDIT
-
 TIMEZONE = ZoneInfo("Europe/Paris")
 
 
@@ -25,7 +23,7 @@ def day_origin_unix_s(date: dt.date, *, timezone: dt.tzinfo = TIMEZONE) -> float
 
 
 def trips_features(
-    legs: pd.DataFrame, *, origin_unix_s: float, attribution: str = OSM_CREDIT
+    legs: pd.DataFrame, *, origin_unix_s: float, attribution: str
 ) -> dict[str, object]:
     """A GeoJSON FeatureCollection of the legs (see the module docstring), with the street
     network's credit line."""
@@ -65,9 +63,7 @@ def _iso(unix_s: float) -> str:
     return dt.datetime.fromtimestamp(unix_s, TIMEZONE).isoformat(timespec="seconds")
 
 
-def write_trips(
-    legs: pd.DataFrame, path: Path, *, date: dt.date, attribution: str = OSM_CREDIT
-) -> None:
+def write_trips(legs: pd.DataFrame, path: Path, *, date: dt.date, attribution: str) -> None:
     """Write ``trips.geojson`` for the legs of a run on ``date``."""
     collection = trips_features(
         legs, origin_unix_s=day_origin_unix_s(date), attribution=attribution

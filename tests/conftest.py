@@ -159,17 +159,10 @@ def tiny_run_dir(
     from sim.engine import simulate
     from sim.results import write_run
     from sim.scenario import load_scenario
-    from sim.trips import write_trips
 
     scenario = load_scenario(TINY_SCENARIO, overrides={"network.cache_dir": str(carreta_cache_dir)})
     result = simulate(scenario, label=str(TINY_SCENARIO))
-    date = scenario.simulation.date
-    return write_run(
-        result,
-        tmp_path_factory.mktemp("runs") / "tiny",
-        command=["pytest"],
-        trips=lambda legs, path: write_trips(legs, path, date=date),
-    )
+    return write_run(result, tmp_path_factory.mktemp("runs") / "tiny", command=["pytest"])
 
 
 @pytest.fixture(scope="module")

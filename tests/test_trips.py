@@ -59,7 +59,7 @@ def test_a_one_vertex_leg_is_still_a_valid_linestring() -> None:
             "times_s": [[36000.0]], "lons": [[3.88]], "lats": [[43.6]],
         }
     )  # fmt: skip
-    feature = trips_features(legs, origin_unix_s=1_000.0)["features"][0]
+    feature = trips_features(legs, origin_unix_s=1_000.0, attribution="x")["features"][0]
     assert feature["geometry"]["coordinates"] == [[3.88, 43.6, 0.0, 37000.0]] * 2
 
 
