@@ -140,7 +140,7 @@ def test_city_network_is_cached_like_osm_files(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = load_graph(STREETS, profile="robot", cache_dir=tmp_path)
-    caplog.set_level("INFO", logger="routing.gis")
+    caplog.set_level("INFO", logger="routing")
     second = load_graph(STREETS, profile="robot", robot_speed_kph=4.0, cache_dir=tmp_path)
     assert "from cache" in caplog.text
     assert second.number_of_edges() == first.number_of_edges()
