@@ -2,10 +2,10 @@
 
 On the unsimplified Montpellier graph (robot profile), a closure of a few streets (the market
 and school streets of ``scenarios/ecusson_phase3.yaml`` plus Rue de la Loge) is applied to a
-:class:`~routing.closures.ClosableRouter` and lifted again, many times; a full rebuild (compile
-plus contraction hierarchy) is timed in the same run. Goal: re-weighting ≤ 10 % of a rebuild.
-Also prints the cost of routes while the closure is active (most are the unchanged CH path; the
-rest use the exact Dijkstra fallback).
+:class:`~carreta.routing.closures.ClosableRouter` and lifted again, many times; a full rebuild
+(compile plus contraction hierarchy) is timed in the same run. Goal: re-weighting ≤ 10 % of a
+rebuild. Also prints the cost of routes while the closure is active (most are the unchanged CH
+path; the rest use the exact Dijkstra fallback).
 
 Usage: ``python benchmarks/bench_closures.py [--repeat K] [--simplify]``
 """
@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from routing import load_graph  # noqa: E402
-from routing.closures import ClosableRouter, closed_pairs, edges_named  # noqa: E402
-from routing.errors import NoRouteError  # noqa: E402
+from carreta.routing import load_graph  # noqa: E402
+from carreta.routing.closures import ClosableRouter, closed_pairs, edges_named  # noqa: E402
+from carreta.routing.errors import NoRouteError  # noqa: E402
 
 EXTRACT = ROOT.parent / "shared" / "data" / "osm" / "montpellier_drive_2024-10-30.osm.bz2"
 STREETS = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from routing import Snapper, graph_report, load_graph
+from carreta.routing import Snapper, graph_report, load_graph
 
 EXTRACT = (
     Path(__file__).resolve().parents[1].parent

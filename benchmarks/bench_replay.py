@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.engine import simulate  # noqa: E402
-from sim.replay import write_replay  # noqa: E402
-from sim.results import write_run  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from carreta.sim.model.engine import simulate  # noqa: E402
+from carreta.sim.output.results import write_run  # noqa: E402
+from carreta.sim.scenario.models import load_scenario  # noqa: E402
+from carreta.sim.viz.replay import write_replay  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

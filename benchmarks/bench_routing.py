@@ -44,9 +44,9 @@ import networkx as nx
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from routing import load_graph
-from routing.profile import Profile
-from routing.router import Router
+from carreta.routing import load_graph
+from carreta.routing.profile import Profile
+from carreta.routing.router import Router
 
 EXTRACT = (
     Path(__file__).resolve().parents[1].parent

@@ -23,17 +23,17 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.engine import gc_frozen, simulate  # noqa: E402
-from sim.metrics import result_kpis  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.world import build_world  # noqa: E402
+from carreta.sim.model.engine import gc_frozen, simulate  # noqa: E402
+from carreta.sim.model.world import build_world  # noqa: E402
+from carreta.sim.output.metrics import result_kpis  # noqa: E402
+from carreta.sim.scenario.models import load_scenario  # noqa: E402
 
 
 def bare_simpy_events_per_s(n_processes: int = 1000, events: int = 500_000) -> float:
     """Events per second of processes that only yield timeouts (SimPy's best case).
 
-    Run like the day (:func:`sim.engine.simulate`): under :func:`gc_frozen`, so the collector
-    skips the graph and results this process holds for both alike.
+    Run like the day (:func:`carreta.sim.model.engine.simulate`): under :func:`gc_frozen`, so the
+    collector skips the graph and results this process holds for both alike.
     """
     env = simpy.Environment()
     per_process = events // n_processes

@@ -97,7 +97,7 @@ def machine_ceiling(loops: int = 20_000_000) -> float:
 
 def configurations(sweep: Path, start_methods: bool) -> dict[str, list[str]]:
     """Name → command (without --out) of each configuration."""
-    cli = [sys.executable, "-m", "sim.cli", "sweep", str(sweep), "--no-progress"]
+    cli = [sys.executable, "-m", "carreta.sim.cli", "sweep", str(sweep), "--no-progress"]
     configs = {
         "1 worker (in-process)": [*cli, "--workers", "1"],
         "local pool, 2 workers": [*cli, "--workers", "2"],
@@ -113,9 +113,9 @@ def configurations(sweep: Path, start_methods: bool) -> dict[str, list[str]]:
 
 def child(method: str, sweep_file: str, out: str) -> None:
     """Run the sweep on a local pool with the given start method (``--child`` mode)."""
-    from sim.sweep_executors import LocalPoolExecutor
-    from sim.sweep_load import load_sweep
-    from sim.sweep_runner import run_sweep
+    from carreta.sim.sweep.executors import LocalPoolExecutor
+    from carreta.sim.sweep.load import load_sweep
+    from carreta.sim.sweep.runner import run_sweep
 
     executor = LocalPoolExecutor(2, start_method=method)
     run_sweep(load_sweep(sweep_file), Path(out), executor=executor)

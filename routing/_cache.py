@@ -23,7 +23,7 @@ from pathlib import Path
 import networkx as nx
 import osmnx as ox
 
-from routing.errors import NetworkError
+from carreta.routing.errors import NetworkError
 
 __all__ = [
     "CACHE_ENV_VAR",

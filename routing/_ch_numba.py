@@ -1,9 +1,9 @@
 """Contraction hierarchies compiled with numba: preprocessing, point-to-point and many-to-many.
 
-This module is imported only when numba is installed; :mod:`routing.router` falls back to plain
-scipy Dijkstra otherwise. Everything here works on integer node indices ``0..n-1`` and on the
-compiled edge arrays of :class:`routing.compiled.CompiledGraph` (one edge per ordered node pair, the
-cheapest of any parallel edges).
+This module is imported only when numba is installed; :mod:`carreta.routing.router` falls back to
+plain scipy Dijkstra otherwise. Everything here works on integer node indices ``0..n-1`` and on the
+compiled edge arrays of :class:`carreta.routing.compiled.CompiledGraph` (one edge per ordered node
+pair, the cheapest of any parallel edges).
 
 Edge store
 ----------

@@ -1,4 +1,4 @@
-"""Contraction hierarchies over a :class:`~routing.compiled.CompiledGraph` (needs numba)."""
+"""Contraction hierarchies over a :class:`~carreta.routing.compiled.CompiledGraph` (needs numba)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from routing import _ch_numba
-from routing.compiled import CompiledGraph
+from carreta.routing import _ch_numba
+from carreta.routing.compiled import CompiledGraph
 
 logger = logging.getLogger(__name__)
 

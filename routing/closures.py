@@ -2,7 +2,7 @@
 
 A closure (a school street at 8:00-8:30, the Wednesday market, a pedestrian zone closed to vans
 outside its access hours) blocks a set of edges for a while. :class:`ClosableRouter` is a
-:class:`~routing.router.Router` whose edges can be closed and reopened by name:
+:class:`~carreta.routing.router.Router` whose edges can be closed and reopened by name:
 
 - **Exact.** Closures only ever *increase* weights (a closed edge weighs ``inf``). So the
   contraction-hierarchy path on the base weights, if it uses no closed edge, is still a shortest
@@ -32,11 +32,11 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from routing.compiled import CompiledGraph
-from routing.errors import NoRouteError
-from routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees
-from routing.trees import ShortestPathTree
-from routing.zones import edge_midpoints
+from carreta.routing.compiled import CompiledGraph
+from carreta.routing.errors import NoRouteError
+from carreta.routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees
+from carreta.routing.trees import ShortestPathTree
+from carreta.routing.zones import edge_midpoints
 
 __all__ = ["ClosableRouter", "closed_pairs", "edges_in_polygon", "edges_named"]
 
@@ -103,10 +103,10 @@ def _without(compiled: CompiledGraph, blocked: np.ndarray) -> CompiledGraph:
 
 
 class ClosableRouter(Router):
-    """A :class:`~routing.router.Router` with named, reversible edge closures.
+    """A :class:`~carreta.routing.router.Router` with named, reversible edge closures.
 
-    Takes the same arguments as :class:`~routing.router.Router`. See the module docstring for
-    why routes stay exact and caches never go stale.
+    Takes the same arguments as :class:`~carreta.routing.router.Router`. See the module docstring
+    for why routes stay exact and caches never go stale.
     """
 
     def __init__(self, graph: nx.MultiDiGraph, **options: object) -> None:

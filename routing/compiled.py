@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from routing.errors import NetworkError
+from carreta.routing.errors import NetworkError
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,11 +18,11 @@ a bare ``LineString``. :func:`graph_from_lines` joins the segments into a topolo
 4. A :class:`GisJoinReport` says what could not be joined: segments dropped (motorway or tunnel
    for robots, no motor traffic for vans, collapsed to a point), dangling ends (intersections of
    degree 1: dead ends or undershoots) and the segments left outside the largest strongly
-   connected component (which :func:`~routing.profile.apply_profile` removes).
+   connected component (which :func:`~carreta.routing.profile.apply_profile` removes).
 
 The result is an ordinary OSMnx ``nx.MultiDiGraph`` (``crs`` EPSG:4326, node ``x``/``y``), so
-the same :func:`~routing.profile.apply_profile`, :class:`~routing.router.Router` and simulation
-work on it unchanged.
+the same :func:`~carreta.routing.profile.apply_profile`, :class:`~carreta.routing.router.Router`
+and simulation work on it unchanged.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from routing._cache import cache_key, file_sha256
-from routing.errors import NetworkError
-from routing.profile import Profile, apply_profile, load_profiled
+from carreta.routing._cache import cache_key, file_sha256
+from carreta.routing.errors import NetworkError
+from carreta.routing.profile import Profile, apply_profile, load_profiled
 
 __all__ = [
     "GIS_REPORT_KEY",

@@ -3,9 +3,9 @@
 :func:`load_graph` is the one entry point. It returns an OSMnx ``nx.MultiDiGraph`` in EPSG:4326
 with OSMnx's attribute names (``length`` m, ``travel_time`` s, ``speed_kph``, ``geometry``,
 ``highway``, ``name``, node ``x``/``y`` in degrees), reduced to its largest strongly connected
-component by :func:`~routing.profile.apply_profile`.
+component by :func:`~carreta.routing.profile.apply_profile`.
 
-Caching (all under one cache folder, see :func:`~routing._cache.default_cache_dir`):
+Caching (all under one cache folder, see :func:`~carreta.routing._cache.default_cache_dir`):
 
 - OSM XML files: the parsed graph is pickled under ``graphs/``, keyed by the file's SHA-256,
   ``simplify`` and the OSMnx version, and so is the profiled graph (key plus profile). Parsing
@@ -28,7 +28,7 @@ import networkx as nx
 import osmnx as ox
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
-from routing._cache import (
+from carreta.routing._cache import (
     cache_key,
     default_cache_dir,
     file_sha256,
@@ -36,9 +36,9 @@ from routing._cache import (
     osmnx_http_cache,
     write_atomic,
 )
-from routing.errors import NetworkError
-from routing.gis import GIS_SUFFIXES, load_gis_graph
-from routing.profile import (
+from carreta.routing.errors import NetworkError
+from carreta.routing.gis import GIS_SUFFIXES, load_gis_graph
+from carreta.routing.profile import (
     NetworkReport,
     Profile,
     apply_profile,
@@ -278,8 +278,8 @@ def load_graph(
           with ``ox.load_graphml``);
         - a GIS line layer (``.zip`` shapefile archive, ``.shp``, ``.gpkg``, ``.geojson``),
           such as the city's street centreline, joined into a graph by
-          :func:`routing.gis.graph_from_lines` (robots: every street but motorways and tunnels;
-          vans: streets open to motor traffic, one-way rules from ``SENS_CIRCU``);
+          :func:`carreta.routing.gis.graph_from_lines` (robots: every street but motorways and
+          tunnels; vans: streets open to motor traffic, one-way rules from ``SENS_CIRCU``);
         - a place name such as ``"Montpellier, France"``, downloaded with
           ``ox.graph_from_place``;
         - a bbox ``(west, south, east, north)`` in degrees, downloaded with
@@ -289,7 +289,7 @@ def load_graph(
         motorways and trunk roads (:data:`ROBOT_OSM_FILTER`). A string counts as a path if it
         contains ``/``, exists, or ends with a file extension such as ``.osm``.
     profile
-        ``"robot"`` or ``"van"``; see :func:`~routing.profile.apply_profile`.
+        ``"robot"`` or ``"van"``; see :func:`~carreta.routing.profile.apply_profile`.
     simplify
         Simplify the graph topology (OSMnx); ``False`` keeps every OSM node.
     robot_speed_kph

@@ -30,8 +30,8 @@ import osmnx as ox
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from routing._cache import load_or_build_pickle
-from routing.errors import NetworkError
+from carreta.routing._cache import load_or_build_pickle
+from carreta.routing.errors import NetworkError
 
 __all__ = [
     "PROFILES",

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 import networkx as nx
 import numpy as np
 
-from routing.compiled import CompiledGraph, compile_graph
-from routing.errors import NoRouteError, UnknownNodeError
-from routing.trees import ShortestPathTree, shortest_path_tree
+from carreta.routing.compiled import CompiledGraph, compile_graph
+from carreta.routing.errors import NoRouteError, UnknownNodeError
+from carreta.routing.trees import ShortestPathTree, shortest_path_tree
 
 if TYPE_CHECKING:
-    from routing.ch import ContractionHierarchy
+    from carreta.routing.ch import ContractionHierarchy
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class Router:
         self.query_s = 0.0  # wall time spent computing routes and matrices (cache misses)
         self._trees: dict[tuple[int, bool], ShortestPathTree] = {}
         if backend == "ch":
-            from routing.ch import ContractionHierarchy
+            from carreta.routing.ch import ContractionHierarchy
 
             self._engine: ContractionHierarchy | _DijkstraTrees = ContractionHierarchy(
                 self.compiled
@@ -288,8 +288,8 @@ class Router:
     ) -> tuple[Engine, CompiledGraph, TreeCache]:
         """The engine, compiled graph and tree cache that answer matrices and trees now.
 
-        A subclass whose weights change over the day (:class:`routing.closures.ClosableRouter`)
-        returns those of its current state.
+        A subclass whose weights change over the day
+        (:class:`carreta.routing.closures.ClosableRouter`) returns those of its current state.
         """
         return self._engine, self.compiled, self._trees
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
-from routing.errors import NetworkError, SnapError
+from carreta.routing.errors import NetworkError, SnapError
 
 __all__ = ["EARTH_RADIUS_M", "SnapResult", "Snapper", "format_distance"]
 

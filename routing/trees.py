@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from routing.compiled import CompiledGraph
+from carreta.routing.compiled import CompiledGraph
 
 
 @dataclass(frozen=True, eq=False)

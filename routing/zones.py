@@ -11,7 +11,7 @@ Rules the simulation applies to zone edges:
 - robots move at most at the zone speed (6 km/h in Montpellier, walking pace among
   pedestrians): :func:`cap_zone_speeds` lowers ``speed_kph`` and recomputes ``travel_time``;
 - vans may enter only during access hours: :func:`zone_edge_pairs` gives the edges that a
-  :class:`~routing.closures.ClosableRouter` closes outside those hours.
+  :class:`~carreta.routing.closures.ClosableRouter` closes outside those hours.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from routing.errors import NetworkError
-from routing.gis import read_layer
+from carreta.routing.errors import NetworkError
+from carreta.routing.gis import read_layer
 
 __all__ = [
     "ZONE_ATTRIBUTE",

@@ -1,4 +1,14 @@
-"""carreta's simulation layer: scenarios, the SimPy model, results and the command line.
+"""carreta's simulation layer: scenarios, the SimPy model, results, plots, sweeps, the command line.
 
-``sim`` imports :mod:`routing`; ``routing`` never imports ``sim``.
+Subpackages, in import order (each may import only those above it, and :mod:`carreta.routing`;
+``tests/test_architecture.py`` enforces it):
+
+- :mod:`carreta.sim.scenario` — the scenario file: pydantic models, reading, overrides, docs;
+- :mod:`carreta.sim.model` — the world builder and the SimPy actors of one day;
+- :mod:`carreta.sim.output` — tables, KPIs, costs, the results folder, comparisons;
+- :mod:`carreta.sim.viz` and :mod:`carreta.sim.sweep` — plots and replay; parameter sweeps;
+- :mod:`carreta.sim.cli` — the ``carreta`` command line.
+
+:mod:`carreta.sim.errors` (the user-error family) and :mod:`carreta.sim.files` (atomic writes)
+sit below them all. This module imports nothing, so ``carreta --version`` stays fast.
 """

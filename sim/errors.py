@@ -1,7 +1,8 @@
-"""Exceptions raised by :mod:`sim` for problems a user can fix.
+"""Exceptions raised by :mod:`carreta.sim` for problems a user can fix.
 
-They join the family rooted at :class:`routing.errors.CarretaError`, so a command-line front end
-can turn any of them into a one-line message and exit code 2 without catching programming errors.
+They join the family rooted at :class:`carreta.routing.errors.CarretaError`, so a command-line
+front end can turn any of them into a one-line message and exit code 2 without catching programming
+errors.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from routing.errors import CarretaError
+from carreta.routing.errors import CarretaError
 
-__all__ = ["CarretaError", "ScenarioError", "ScenarioIssue"]
+__all__ = ["CarretaError", "ResultsExistError", "RunDirError", "ScenarioError", "ScenarioIssue"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,11 @@ class ScenarioError(CarretaError, ValueError):
     def __reduce__(self) -> tuple[type[ScenarioError], tuple[object, ...]]:
         # Keep the error picklable (it crosses process boundaries in parallel sweeps).
         return (type(self), (self.path, self.field, self.problem, self.errors))
+
+
+class RunDirError(CarretaError, ValueError):
+    """A run directory is missing, incomplete or unreadable."""
+
+
+class ResultsExistError(CarretaError, FileExistsError):
+    """The requested results folder already exists: results are never overwritten."""

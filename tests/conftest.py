@@ -24,11 +24,11 @@ import networkx as nx
 import pytest
 from shapely.geometry import LineString
 
-from routing import load_graph
+from carreta.routing import load_graph
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
-    from sim.world import World
+    from carreta.sim.model.world import World
+    from carreta.sim.scenario.models import Scenario
 
 TINY_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
 
@@ -156,9 +156,9 @@ def tiny_run_dir(
     shared_data: Path, carreta_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """``scenarios/tiny.yaml`` simulated once and written as a run directory (read-only)."""
-    from sim.engine import simulate
-    from sim.results import write_run
-    from sim.scenario import load_scenario
+    from carreta.sim.model.engine import simulate
+    from carreta.sim.output.results import write_run
+    from carreta.sim.scenario.models import load_scenario
 
     scenario = load_scenario(TINY_SCENARIO, overrides={"network.cache_dir": str(carreta_cache_dir)})
     result = simulate(scenario, label=str(TINY_SCENARIO))
@@ -168,7 +168,7 @@ def tiny_run_dir(
 @pytest.fixture(scope="module")
 def tiny(carreta_cache_dir: Path) -> Scenario:
     """The tiny scenario, with the session's cache folder."""
-    from sim.scenario import load_scenario
+    from carreta.sim.scenario.models import load_scenario
 
     return load_scenario(TINY_SCENARIO, overrides={"network.cache_dir": str(carreta_cache_dir)})
 
@@ -177,6 +177,6 @@ def tiny(carreta_cache_dir: Path) -> Scenario:
 def world(tiny: Scenario) -> World:
     """Street graph, routers and hubs of the tiny scenario, built once for the module (vans load
     theirs on first use)."""
-    from sim.world import build_world
+    from carreta.sim.model.world import build_world
 
     return build_world(tiny)

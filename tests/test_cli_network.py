@@ -12,16 +12,17 @@ import osmnx as ox
 import pytest
 from typer.testing import CliRunner
 
-import sim.cli_network
-from routing import Snapper, graph_report
-from sim.cli import app, main
+import carreta.sim.cli.network
+from carreta.routing import Snapper, graph_report
+from carreta.sim.cli import app, main
 
 COMEDIE = "3.8797,43.6086"
 ODYSSEUM = "3.9185,43.6040"
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run :func:`sim.cli.main` like the console script; return (exit code, stdout, stderr)."""
+    """Run :func:`carreta.sim.cli.main` like the console script; return (exit code, stdout,
+    stderr)."""
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     captured = capsys.readouterr()
@@ -164,7 +165,7 @@ def test_os_errors_on_user_files(
     def fail(*args: object, **kwargs: object) -> nx.MultiDiGraph:
         raise error
 
-    monkeypatch.setattr(sim.cli_network, "load_graph", fail)
+    monkeypatch.setattr(carreta.sim.cli.network, "load_graph", fail)
     code, _, err = run_main(["network", "info", "x.osm"], capsys)
     assert code == 2
     assert_one_line_error(err, expected)
@@ -174,7 +175,7 @@ def test_bugs_keep_their_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     def bug(*args: object, **kwargs: object) -> nx.MultiDiGraph:
         raise RuntimeError("a programming error")
 
-    monkeypatch.setattr(sim.cli_network, "load_graph", bug)
+    monkeypatch.setattr(carreta.sim.cli.network, "load_graph", bug)
     with pytest.raises(RuntimeError, match="a programming error"):
         main(["network", "info", "x.osm"])
 
@@ -207,7 +208,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_console_script_reports_user_errors_without_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "missing.osm"
     completed = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "network", "info", str(missing)],
+        [sys.executable, "-m", "carreta.sim.cli", "network", "info", str(missing)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -20,7 +20,7 @@ def carreta(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     """Run the installed ``carreta`` command line in a subprocess."""
     env = {**os.environ, "CARRETA_CACHE_DIR": str(cache)}
     return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args],
+        [sys.executable, "-m", "carreta.sim.cli", *args],
         capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=600,
     )  # fmt: skip
 

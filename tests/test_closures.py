@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString
 
-from routing import load_graph
-from routing.closures import ClosableRouter, closed_pairs, edges_named
-from routing.errors import NetworkError, NoRouteError
-from routing.gis import gis_report, graph_from_lines
-from routing.profile import apply_profile
-from sim.crossings import add_waits, crossing_nodes, major_roads
+from carreta.routing import load_graph
+from carreta.routing.closures import ClosableRouter, closed_pairs, edges_named
+from carreta.routing.errors import NetworkError, NoRouteError
+from carreta.routing.gis import gis_report, graph_from_lines
+from carreta.routing.profile import apply_profile
+from carreta.sim.model.crossings import add_waits, crossing_nodes, major_roads
 
 STREETS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "montpellier"
 STREETS = STREETS / "VilleMTP_MTP_FilaireVoies.zip"
@@ -140,7 +140,7 @@ def test_city_network_is_cached_like_osm_files(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = load_graph(STREETS, profile="robot", cache_dir=tmp_path)
-    caplog.set_level("INFO", logger="routing")
+    caplog.set_level("INFO", logger="carreta.routing")
     second = load_graph(STREETS, profile="robot", robot_speed_kph=4.0, cache_dir=tmp_path)
     assert "from cache" in caplog.text
     assert second.number_of_edges() == first.number_of_edges()

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import shapely
 
-from routing import Snapper, load_graph
-from routing.closures import ClosableRouter
-from routing.errors import NoRouteError
-from routing.gis import gis_report
-from routing.zones import ZONE_ATTRIBUTE, read_zones, tag_zones, zone_edge_pairs
+from carreta.routing import Snapper, load_graph
+from carreta.routing.closures import ClosableRouter
+from carreta.routing.errors import NoRouteError
+from carreta.routing.gis import gis_report
+from carreta.routing.zones import ZONE_ATTRIBUTE, read_zones, tag_zones, zone_edge_pairs
 
 MONTPELLIER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "montpellier"
 STREETS = MONTPELLIER / "VilleMTP_MTP_FilaireVoies.zip"
@@ -117,10 +117,10 @@ def test_zone_edges_can_be_closed_to_vans(city: nx.MultiDiGraph) -> None:
 def test_vans_may_enter_the_zones_only_during_access_hours(carreta_cache_dir: Path) -> None:
     import simpy
 
-    from sim.closures import ClosureScheduler
-    from sim.records import EventLog
-    from sim.scenario_streets import PedestrianZones
-    from sim.streets import van_zone_windows
+    from carreta.sim.model.closures import ClosureScheduler
+    from carreta.sim.model.records import EventLog
+    from carreta.sim.model.streets import van_zone_windows
+    from carreta.sim.scenario.streets import PedestrianZones
 
     van = load_graph(STREETS, profile="van", cache_dir=carreta_cache_dir).copy()
     tag_zones(van, read_zones(ZONES))

@@ -11,8 +11,8 @@ import osmnx as ox
 import pytest
 from shapely.geometry import LineString
 
-from routing import NetworkError, NetworkReport, apply_profile, graph_report, load_graph
-from routing.profile import VAN_SPEEDS_KPH
+from carreta.routing import NetworkError, NetworkReport, apply_profile, graph_report, load_graph
+from carreta.routing.profile import VAN_SPEEDS_KPH
 
 NO_WAYS_OSM = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6"><node id="1" lat="43.61" lon="3.87"/><node id="2" lat="43.62" lon="3.88"/></osm>

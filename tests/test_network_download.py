@@ -15,8 +15,8 @@ import osmnx._overpass
 import pytest
 import requests
 
-from routing import NetworkError, graph_report, load_graph
-from routing.network import ROBOT_OSM_FILTER
+from carreta.routing import NetworkError, graph_report, load_graph
+from carreta.routing.network import ROBOT_OSM_FILTER
 
 BBOX = (3.8750, 43.6080, 3.8810, 43.6130)
 

@@ -12,14 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.breakdowns import failure_vertex, tow_time_s
-from sim.engine import InvariantError, SimulationResult, check_invariants, simulate
-from sim.metrics import events_table, orders_table, result_kpis, robots_table
-from sim.operations_kpis import OPERATIONS_KPI_DESCRIPTIONS
-from sim.scenario import Scenario
-from sim.scenario_operations import Supervision as SupervisionSettings
-from sim.supervision import draw_help, insert_pauses, lognormal_durations_s, vertex_steps
-from sim.world import World
+from carreta.sim.model.breakdowns import failure_vertex, tow_time_s
+from carreta.sim.model.engine import InvariantError, SimulationResult, check_invariants, simulate
+from carreta.sim.model.supervision import (
+    draw_help,
+    insert_pauses,
+    lognormal_durations_s,
+    vertex_steps,
+)
+from carreta.sim.model.world import World
+from carreta.sim.output.metrics import events_table, orders_table, result_kpis, robots_table
+from carreta.sim.output.operations_kpis import OPERATIONS_KPI_DESCRIPTIONS
+from carreta.sim.scenario.models import Scenario
+from carreta.sim.scenario.operations import Supervision as SupervisionSettings
 
 
 def json_kpis(result: SimulationResult) -> str:
@@ -394,9 +399,9 @@ def test_the_timeline_counts_robots_stopped_for_help_or_broken(
 ) -> None:
     """Help stops and breakdowns are states of their own on the timeline (not hidden under
     'driving'), and every robot is in exactly one state at every minute."""
-    from sim.results import write_run
-    from sim.rundir import load_run
-    from sim.timeline import robots_over_time
+    from carreta.sim.output.results import write_run
+    from carreta.sim.output.rundir import load_run
+    from carreta.sim.output.timeline import robots_over_time
 
     result = remote(
         tiny, world, 1,

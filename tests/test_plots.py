@@ -13,12 +13,12 @@ import yaml
 from PIL import Image
 from scipy import stats
 
-from sim.cli import main
-from sim.plot_charts import confidence_table
-from sim.plot_maps import deliveries_per_district, read_districts
-from sim.plots import plot_sweep, sweep_parameters
-from sim.rundir import RunDirError, load_run, street_lines
-from sim.timeline import orders_over_time, robots_over_time
+from carreta.sim.cli import main
+from carreta.sim.output.rundir import RunDirError, load_run, street_lines
+from carreta.sim.output.timeline import orders_over_time, robots_over_time
+from carreta.sim.viz.charts import confidence_table
+from carreta.sim.viz.maps import deliveries_per_district, read_districts
+from carreta.sim.viz.plots import plot_sweep, sweep_parameters
 
 RUN_PLOTS = {"map_deliveries.png", "map_routes.png", "timeline.png", "lead_times.png"}
 

@@ -10,9 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.cli import main
-from sim.replay import QUANTUM_DEG, TIME_QUANTUM_S, build_payload, embed_json, render_html
-from sim.rundir import load_run
+from carreta.sim.cli import main
+from carreta.sim.output.rundir import load_run
+from carreta.sim.viz.replay import (
+    QUANTUM_DEG,
+    TIME_QUANTUM_S,
+    build_payload,
+    embed_json,
+    render_html,
+)
 
 EVIL = '</script><script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">&amp;'
 

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from sim.replay import write_replay
-from sim.rundir import load_run, load_run_graph
+from carreta.sim.output.rundir import load_run, load_run_graph
+from carreta.sim.viz.replay import write_replay
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""Unit and property tests of :class:`routing.router.Router` on small graphs built in code.
+"""Unit and property tests of :class:`carreta.routing.router.Router` on small graphs built in code.
 
 networkx is the oracle: whatever the backend, a route must cost exactly what
 ``nx.shortest_path_length`` says, follow edges of the graph, and fail loudly (``NoRouteError``,
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from routing.errors import CarretaError, NetworkError, NoRouteError, UnknownNodeError
-from routing.router import Backend, Route, Router
+from carreta.routing.errors import CarretaError, NetworkError, NoRouteError, UnknownNodeError
+from carreta.routing.router import Backend, Route, Router
 
 BACKENDS: tuple[Backend, ...] = ("ch", "scipy")
 

@@ -17,8 +17,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from routing import load_graph
-from routing.router import Route, Router
+from carreta.routing import load_graph
+from carreta.routing.router import Route, Router
 
 SEED = 20241030
 ROUTE_ORIGINS = 50

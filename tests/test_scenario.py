@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from routing.errors import CarretaError
-from sim.errors import ScenarioError, ScenarioIssue
-from sim.scenario import (
+from carreta.routing.errors import CarretaError
+from carreta.sim.errors import ScenarioError, ScenarioIssue
+from carreta.sim.scenario.models import (
     Scenario,
     apply_overrides,
     load_scenario,

@@ -11,8 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from sim.scenario import Scenario
-from sim.scenario_docs import (
+from carreta.sim.scenario.docs import (
     REFERENCE_PATH,
     REGENERATE_COMMAND,
     SCHEMA_PATH,
@@ -23,6 +22,7 @@ from sim.scenario_docs import (
     stale_docs,
     write_docs,
 )
+from carreta.sim.scenario.models import Scenario
 
 PROJECT = Path(__file__).resolve().parents[1]
 

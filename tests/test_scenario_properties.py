@@ -16,8 +16,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario
+from carreta.sim.errors import ScenarioError
+from carreta.sim.scenario.models import Scenario, load_scenario
 
 VALID: dict[str, Any] = {
     "name": "prop",

@@ -12,12 +12,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine import InvariantError, check_invariants, gc_frozen, random_stream, simulate
-from sim.errors import ScenarioError
-from sim.metrics import events_table, orders_table, result_kpis, robots_table
-from sim.records import OrderState
-from sim.scenario import Scenario
-from sim.world import World, build_world
+from carreta.sim.errors import ScenarioError
+from carreta.sim.model.engine import (
+    InvariantError,
+    check_invariants,
+    gc_frozen,
+    random_stream,
+    simulate,
+)
+from carreta.sim.model.records import OrderState
+from carreta.sim.model.world import World, build_world
+from carreta.sim.output.metrics import events_table, orders_table, result_kpis, robots_table
+from carreta.sim.scenario.models import Scenario
 
 
 def variant(base: Scenario, **overrides: object) -> Scenario:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing import NetworkError, SnapError, Snapper, SnapResult
+from carreta.routing import NetworkError, SnapError, Snapper, SnapResult
 
 EARTH_RADIUS_M = 6_371_009.0
 

@@ -11,12 +11,18 @@ import pandas as pd
 import pytest
 import shapely
 
-from routing.zones import read_zones
-from sim.engine import SimulationResult, simulate
-from sim.errors import ScenarioError
-from sim.metrics import events_table, legs_table, orders_table, result_kpis, robots_table
-from sim.scenario import Scenario, load_scenario
-from sim.world import build_world
+from carreta.routing.zones import read_zones
+from carreta.sim.errors import ScenarioError
+from carreta.sim.model.engine import SimulationResult, simulate
+from carreta.sim.model.world import build_world
+from carreta.sim.output.metrics import (
+    events_table,
+    legs_table,
+    orders_table,
+    result_kpis,
+    robots_table,
+)
+from carreta.sim.scenario.models import Scenario, load_scenario
 
 ECUSSON = Path(__file__).resolve().parents[1] / "scenarios" / "ecusson_phase3.yaml"
 MAGUELONE_CLOSURE = {
@@ -68,7 +74,7 @@ def test_robots_never_exceed_the_zone_speed_cap(ecusson: Scenario) -> None:
 
 
 def _closed_pairs(result: SimulationResult, name: str) -> set[tuple[int, int]]:
-    from sim.closures import closure_windows
+    from carreta.sim.model.closures import closure_windows
 
     scenario = result.scenario
     windows = closure_windows(

@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.engine import simulate
-from sim.sweep_executors import DaskExecutor, InProcessExecutor
-from sim.sweep_load import load_sweep
-from sim.sweep_runner import SweepSummary, run_sweep
-from sim.sweep_worker import RunOutcome
+from carreta.sim.cli import main
+from carreta.sim.model.engine import simulate
+from carreta.sim.sweep.executors import DaskExecutor, InProcessExecutor
+from carreta.sim.sweep.load import load_sweep
+from carreta.sim.sweep.runner import SweepSummary, run_sweep
+from carreta.sim.sweep.worker import RunOutcome
 
 distributed = pytest.importorskip("distributed")
 
@@ -188,7 +188,7 @@ def test_sweep_killed_with_sigkill_then_resumed_matches(
     reference: Path, sweep_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "interrupted"
-    command = [sys.executable, "-m", "sim.cli", "sweep", str(sweep_file), "--out", str(out)]
+    command = [sys.executable, "-m", "carreta.sim.cli", "sweep", str(sweep_file), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 180
     try:
@@ -276,7 +276,7 @@ def test_unreachable_scheduler_is_a_user_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("sim.sweep_executors.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("carreta.sim.sweep.executors.CONNECT_TIMEOUT", "1s")
     out = tmp_path / "out"
     code = cli("sweep", str(sweep_file), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2

@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.cli import main
-from sim.errors import ScenarioError
-from sim.sweep_load import load_sweep
-from sim.sweep_report import summarise_runs
-from sim.sweep_spec import (
+from carreta.sim.cli import main
+from carreta.sim.errors import ScenarioError
+from carreta.sim.sweep.load import load_sweep
+from carreta.sim.sweep.report import summarise_runs
+from carreta.sim.sweep.spec import (
     SampleSpec,
     SweepError,
     expand_runs,

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.tours import TourProblem, Vehicle, plan_tours
+from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours
 
 
 def square_problem(points: np.ndarray, due: np.ndarray, weight: np.ndarray) -> TourProblem:

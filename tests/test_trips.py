@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.trips import day_origin_unix_s, trips_features
+from carreta.sim.output.trips import day_origin_unix_s, trips_features
 
 
 def test_geopandas_reads_one_linestring_per_leg(tiny_run_dir: Path) -> None:

@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import DEMAND_COLUMNS, compare_kpis, same_orders
-from sim.costs import FleetDay, co2e_kg, day_costs
-from sim.engine import SimulationResult, check_invariants, simulate
-from sim.metrics import legs_table, orders_table, result_kpis, robots_table
-from sim.results import write_run
-from sim.scenario import Scenario, load_scenario
-from sim.scenario_operations import Costs
-from sim.scenario_sections import Energy
-from sim.world import World
+from carreta.sim.model.engine import SimulationResult, check_invariants, simulate
+from carreta.sim.model.world import World
+from carreta.sim.output.compare import DEMAND_COLUMNS, compare_kpis, same_orders
+from carreta.sim.output.costs import FleetDay, co2e_kg, day_costs
+from carreta.sim.output.metrics import legs_table, orders_table, result_kpis, robots_table
+from carreta.sim.output.results import write_run
+from carreta.sim.scenario.models import Scenario, load_scenario
+from carreta.sim.scenario.operations import Costs
+from carreta.sim.scenario.sections import Energy
 
 ROOT = Path(__file__).resolve().parents[1]
 PAIR = ROOT / "scenarios" / "robots_vs_vans"
@@ -135,7 +135,7 @@ def test_the_pair_differs_only_in_its_fleet() -> None:
 def carreta(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the ``carreta`` command line in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args],
+        [sys.executable, "-m", "carreta.sim.cli", *args],
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=300,
     )  # fmt: skip
 

@@ -1,0 +1,114 @@
+"""``carreta validate`` and ``carreta run``: check a scenario file, simulate its day.
+
+Errors are not handled here: :func:`carreta.sim.cli.main` turns every user error into one line and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from carreta.sim.model.engine import simulate
+from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.output.results import default_run_dir, write_run
+from carreta.sim.scenario.models import load_scenario
+
+ScenarioArgument = Annotated[
+    Path, typer.Argument(help="Scenario file (YAML).", show_default=False, dir_okay=False)
+]
+
+_PERCENT = {"on_time_rate", "service_rate", "utilisation"}
+
+
+def format_kpi(name: str, value: float | int | None) -> str:
+    """A KPI value as a person reads it (rates in %, counts as integers)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if name in _PERCENT:
+        return f"{100.0 * value:.1f} %"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}"
+
+
+def kpi_table(kpis: dict[str, float | int | None]) -> str:
+    """The KPIs as an aligned two-column text table."""
+    width = max(len(name) for name in kpis)
+    lines = [f"{name:<{width}}  {format_kpi(name, value):>14}" for name, value in kpis.items()]
+    return "\n".join(lines)
+
+
+def validate_command(scenario_file: ScenarioArgument) -> None:
+    """Check a scenario file and say what it describes (exit code 2 if it is invalid)."""
+    scenario = load_scenario(scenario_file)
+    robots = scenario.fleet.robot_count
+    typer.echo(
+        f"{scenario_file}: valid — scenario '{scenario.name}', {len(scenario.hubs)} hub(s), "
+        f"{robots} robot(s), dispatch '{scenario.dispatch.policy}', "
+        f"network from {scenario.network.source_kind()}"
+    )
+
+
+def run_command(
+    scenario_file: ScenarioArgument,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help=(
+                "Run directory to create (it must not exist). Default: a new folder under the "
+                "scenario's outputs.dir."
+            ),
+            file_okay=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Seed of the run (default: simulation.seed)."),
+    ] = None,
+    progress: Annotated[
+        bool,
+        typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal)."),
+    ] = True,
+) -> None:
+    """Simulate the scenario's day and write a results folder; print the KPIs."""
+    scenario = load_scenario(scenario_file)
+    run_seed = scenario.simulation.seed if seed is None else seed
+    target = (
+        out if out is not None else default_run_dir(scenario.outputs.dir, scenario.name, run_seed)
+    )
+    if target.exists():  # fail before simulating, not after
+        typer.echo(
+            f"carreta: error: {target} already exists: results are never overwritten", err=True
+        )
+        raise typer.Exit(2)
+    bar = tqdm(
+        total=100,
+        desc=f"{scenario.name} (seed {run_seed})",
+        unit="%",
+        disable=not progress or not sys.stderr.isatty(),
+        bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]",
+    )
+
+    def advance(done_s: float, total_s: float) -> None:
+        bar.update(100.0 * done_s / total_s - bar.n)
+
+    with bar:
+        result = simulate(scenario, seed=run_seed, progress=advance, label=str(scenario_file))
+    written = write_run(result, target, command=["carreta", *sys.argv[1:]])
+    stored = json.loads((written / "kpis.json").read_text("utf-8"))
+    typer.echo(kpi_table({name: stored.get(name) for name in KPI_DESCRIPTIONS}))
+    typer.echo(
+        f"\n{result.wall_time_s:.1f} s wall, {result.sim_events:,} SimPy events, "
+        f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % in routing"
+    )
+    typer.echo(f"results: {written}")
+    typer.echo(f"{scenario.network.credit()}.")

@@ -1,0 +1,191 @@
+"""``carreta sweep`` and ``carreta sweep-report``: run a parameter sweep, summarise its runs.
+
+Exit codes of ``carreta sweep``: 0 when every run completed, 1 when some failed (they are in
+``runs.parquet`` with their error; running the command again retries them), 2 for bad input
+(an invalid sweep file, or an output folder holding something else). User errors are turned
+into one line by :func:`carreta.sim.cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.sweep.executors import (
+    DaskExecutor,
+    Executor,
+    InProcessExecutor,
+    LocalPoolExecutor,
+    dask_client,
+)
+from carreta.sim.sweep.load import Sweep, load_sweep
+from carreta.sim.sweep.report import format_summary, read_runs_table, summarise_runs
+from carreta.sim.sweep.results import run_folder
+from carreta.sim.sweep.runner import SweepSummary, run_sweep
+from carreta.sim.sweep.spec import describe_value
+from carreta.sim.sweep.worker import RunOutcome, is_complete_run
+
+__all__ = ["sweep_command", "sweep_report_command"]
+
+MAX_ERRORS_SHOWN = 5
+
+
+def _print_plan(sweep: Sweep, out: Path | None) -> None:
+    combinations = len(sweep.runs) // sweep.spec.replicates
+    typer.echo(
+        f"sweep '{sweep.name}': {len(sweep.runs)} runs ({combinations} combination(s) × "
+        f"{sweep.spec.replicates} replicate(s)) of {sweep.base_file}"
+    )
+    header = f"{'run_id':<12}  {'replicate':>9}  {'seed':>10}"
+    if out is not None:
+        header += "  state  "
+    typer.echo(header + "  parameters")
+    for run in sweep.runs:
+        line = f"{run.run_id:<12}  {run.replicate:>9}  {run.seed:>10}"
+        if out is not None:
+            line += "  done   " if is_complete_run(run_folder(out, run)) else "  to run "
+        shown = "  ".join(f"{path}={describe_value(value)}" for path, value in run.params.items())
+        typer.echo(f"{line}  {shown}".rstrip())
+
+
+def _executor(
+    stack: ExitStack, workers: int, scheduler: str | None, dask_local: int | None
+) -> Executor:
+    if scheduler is not None or dask_local is not None:
+        client = stack.enter_context(dask_client(scheduler=scheduler, local_workers=dask_local))
+        return DaskExecutor(client)
+    if workers == 1:
+        return InProcessExecutor()
+    return LocalPoolExecutor(workers)
+
+
+def _report(summary: SweepSummary, errors: list[str]) -> None:
+    done_now = summary.completed - summary.skipped
+    typer.echo(
+        f"{summary.total} runs: {summary.completed} completed ({done_now} now, "
+        f"{summary.skipped} already done), {summary.failed} failed or unfinished; "
+        f"{summary.wall_time_s:.1f} s"
+    )
+    for line in errors[:MAX_ERRORS_SHOWN]:
+        typer.echo(f"  failed: {line}", err=True)
+    if len(errors) > MAX_ERRORS_SHOWN:
+        typer.echo(
+            f"  ... and {len(errors) - MAX_ERRORS_SHOWN} more (see the error column)", err=True
+        )
+    typer.echo(f"results: {summary.table}")
+
+
+def sweep_command(
+    sweep_file: Annotated[
+        Path, typer.Argument(help="Sweep file (YAML).", show_default=False, dir_okay=False)
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Sweep folder: new, empty, or holding this same sweep (which then resumes).",
+            file_okay=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Local worker processes (1: in-process).")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run on this Dask scheduler (tcp://HOST:PORT)."),
+    ] = None,
+    dask_local: Annotated[
+        int | None,
+        typer.Option("--dask-local", min=1, help="Run on a local Dask cluster of N workers."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the runs (id, replicate, seed, parameters).")
+    ] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal).")
+    ] = True,
+) -> None:
+    """Run a parameter sweep; re-running the same command resumes it.
+
+    Exit code 0 if every run completed, 1 if some failed, 2 for bad input.
+    """
+    if scheduler is not None and dask_local is not None:
+        raise typer.BadParameter("give --scheduler or --dask-local, not both")
+    if workers != 1 and (scheduler is not None or dask_local is not None):
+        raise typer.BadParameter("--workers is for the local pool; Dask has its own workers")
+    sweep = load_sweep(sweep_file)
+    if dry_run:
+        _print_plan(sweep, out)
+        return
+    if out is None:
+        raise typer.BadParameter("--out is required (except with --dry-run)")
+    errors: list[str] = []
+    with ExitStack() as stack:
+        executor = _executor(stack, workers, scheduler, dask_local)
+        bar = stack.enter_context(
+            tqdm(
+                total=len(sweep.runs),
+                desc=sweep.name,
+                unit="run",
+                file=sys.stderr,
+                disable=not progress or not sys.stderr.isatty(),
+            )
+        )
+
+        def started(total: int, skipped: int) -> None:
+            bar.initial = bar.n = skipped  # resumed runs count as done, not in the rate (ETA)
+            bar.set_postfix(failed=0, remaining=total - skipped)
+
+        def advance(outcome: RunOutcome, counts: dict[str, int]) -> None:
+            if outcome.error is not None:
+                errors.append(f"{outcome.run_id}: {outcome.error}")
+            bar.update(1)
+            bar.set_postfix(failed=counts["failed"], remaining=counts["pending"])
+
+        summary = run_sweep(
+            sweep,
+            out,
+            executor=executor,
+            command=["carreta", *sys.argv[1:]],
+            on_progress=advance,
+            on_start=started,
+        )
+    _report(summary, errors)
+    raise typer.Exit(summary.exit_code)
+
+
+def sweep_report_command(
+    out: Annotated[
+        Path, typer.Argument(help="Sweep folder (holds runs.parquet).", file_okay=False)
+    ],
+    kpi: Annotated[
+        list[str] | None,
+        typer.Option("--kpi", "-k", help="KPI to show (repeat; default: all)."),
+    ] = None,
+    confidence: Annotated[
+        float, typer.Option("--confidence", min=0.5, max=0.999, help="Confidence level.")
+    ] = 0.95,
+) -> None:
+    """Print KPI means with Student-t confidence intervals across replicates, per combination."""
+    names = list(kpi) if kpi else list(KPI_DESCRIPTIONS)
+    unknown = [name for name in names if name not in KPI_DESCRIPTIONS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown KPI {unknown[0]!r} (KPIs: {', '.join(KPI_DESCRIPTIONS)})", param_hint="--kpi"
+        )
+    table = read_runs_table(out)
+    summary = summarise_runs(table, kpis=names, confidence=confidence)
+    counts = table["status"].value_counts().to_dict()
+    typer.echo(
+        f"{out}: {len(table)} runs ("
+        + ", ".join(f"{counts.get(name, 0)} {name}" for name in ("completed", "failed", "pending"))
+        + f"); means with {100 * confidence:g} % Student-t intervals across replicates\n"
+    )
+    typer.echo(format_summary(summary, kpis=names, confidence=confidence))

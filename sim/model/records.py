@@ -1,0 +1,153 @@
+"""Plain records of a run: orders, tours, legs and the event log.
+
+No SimPy here: these are data the actors update and the results module turns into tables. Every
+time is in seconds since midnight of the simulated day (``*_s``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from carreta.routing.router import Route
+
+
+class OrderState(enum.StrEnum):
+    """Where an order is in its life; at the end of a run each order is in exactly one."""
+
+    WAITING = "waiting"  # created, not yet on a robot
+    ASSIGNED = "assigned"  # given to a robot, not yet loaded
+    ON_BOARD = "on_board"  # loaded, travelling
+    DELIVERED = "delivered"
+    REJECTED = "rejected"  # can never be served (reason in Order.reason)
+
+
+FINAL_STATES = (OrderState.DELIVERED, OrderState.REJECTED)
+
+
+@dataclass(slots=True)
+class Order:
+    """One parcel to deliver to one door.
+
+    ``node`` is the street node the door was snapped to and ``access_m`` the distance from that
+    node to the door (walked at the stop, within the service time).
+    """
+
+    order_id: int
+    created_s: float
+    due_s: float
+    lon: float
+    lat: float
+    node: int
+    access_m: float
+    weight_kg: float
+    state: OrderState = OrderState.WAITING
+    reason: str = ""
+    robot_id: str = ""
+    hub_id: str = ""
+    assigned_s: float = np.nan
+    picked_s: float = np.nan
+    delivered_s: float = np.nan
+    distance_m: float = np.nan  # street distance from the hub to the door on the robot's route
+    attempts: int = 0
+    seq: int = -1  # position in the day's order list (set by the engine)
+    access_s: float = 0.0  # time to walk access_m at the stop, added to the service time
+    returned: int = (
+        0  # times brought back to the hub by a broken robot (carreta.sim.model.breakdowns)
+    )
+
+    @property
+    def is_open(self) -> bool:
+        """Not delivered and not rejected."""
+        return self.state not in FINAL_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class Doors:
+    """Where a vehicle on its own street network stops for each order, by ``Order.seq``.
+
+    Vans (:mod:`carreta.sim.model.vans`) drive another network than robots: ``nodes`` are its
+    street nodes nearest each door and ``stop_time_s`` the time spent at each stop.
+    """
+
+    nodes: np.ndarray
+    stop_time_s: np.ndarray
+
+
+@dataclass(slots=True)
+class Tour:
+    """A trip planned for one robot: load at the hub, visit ``stops`` in order, come back."""
+
+    robot_id: str
+    hub_id: str
+    orders: list[Order]
+    planned_s: float
+    energy_wh: float = 0.0
+    duration_s: float = 0.0
+    routes: list[Route] = field(default_factory=list)  # its legs, once planned
+
+    @property
+    def weight_kg(self) -> float:
+        """Total parcel weight on board at departure."""
+        return float(sum(order.weight_kg for order in self.orders))
+
+
+@dataclass(slots=True)
+class Leg:
+    """One drive between two nodes: one SimPy timeout; positions come from ``cum_time_s``."""
+
+    robot_id: str
+    kind: str  # "to_stop" or "to_hub"
+    depart_s: float
+    nodes: np.ndarray
+    cum_time_s: np.ndarray
+    length_m: float
+
+
+EVENT_COLUMNS = ("time_s", "robot_id", "kind", "order_id", "node", "value")
+
+
+@dataclass
+class EventLog:
+    """The event log: one row per thing that happened.
+
+    Rows are appended as tuples (one list append per event, the cheapest thing Python does);
+    the columns (:data:`EVENT_COLUMNS`) are read once at the end of the run.
+    """
+
+    rows: list[tuple[float, str, str, int, int, float]] = field(default_factory=list)
+
+    def add(
+        self,
+        time_s: float,
+        kind: str,
+        *,
+        robot_id: str = "",
+        order_id: int = -1,
+        node: int = -1,
+        value: float = np.nan,
+    ) -> None:
+        """Append one event. ``value`` carries a number whose meaning depends on ``kind``."""
+        self.rows.append((time_s, robot_id, kind, order_id, node, value))
+
+    def column(self, name: str) -> list[Any]:
+        """All values of one of :data:`EVENT_COLUMNS`, in event order."""
+        position = EVENT_COLUMNS.index(name)
+        return [row[position] for row in self.rows]
+
+    @property
+    def time_s(self) -> list[float]:
+        """Event times, s since midnight."""
+        return self.column("time_s")
+
+    @property
+    def kind(self) -> list[str]:
+        """Event kinds."""
+        return self.column("kind")
+
+    def __len__(self) -> int:
+        return len(self.rows)

@@ -1,0 +1,370 @@
+"""Hubs and robots: the actors that move parcels.
+
+A robot's process waits at its hub for a command from the dispatcher (a :class:`Tour` or a
+:class:`ChargeRequest`), then loads, drives one SimPy timeout per leg, serves each stop, comes
+back and, when its battery is low, queues for one of the hub's chargers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from carreta.routing.router import Route, Router
+from carreta.sim.model.energy import (
+    BatterySpec,
+    can_afford,
+    charge_time_s,
+    drive_energy_wh,
+    grid_energy_wh,
+)
+from carreta.sim.model.records import Doors, EventLog, Leg, Order, OrderState, Tour
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from carreta.sim.model.dispatch import Dispatcher
+    from carreta.sim.model.operations import Operations
+    from carreta.sim.model.streets import LegPlanner
+
+
+DOWN_STATES = ("broken", "towed", "repair")
+"""States of a robot out of service after a breakdown (their time is RobotStats.down_s)."""
+
+_STATE_CLOCKS = {
+    "idle": "idle_s",
+    "charging": "charging_s",
+    "waiting_charger": "waiting_charger_s",
+    **dict.fromkeys(DOWN_STATES, "down_s"),
+}
+"""The RobotStats field that counts the time in a state; any other state is ``busy_s``."""
+
+
+@dataclass
+class Hub:
+    """A depot on the street graph with a pool of chargers.
+
+    The chargers are a SimPy resource with priorities: a robot that must charge takes its turn
+    first and ends a top-up (``TOP_UP`` priority) if no charger is free.
+    """
+
+    hub_id: str
+    node: int
+    lonlat: tuple[float, float]
+    loading_time_per_parcel_s: float
+    charger_power_w: float
+    chargers: simpy.PreemptiveResource | None
+
+    @classmethod
+    def create(
+        cls,
+        env: simpy.Environment,
+        *,
+        hub_id: str,
+        node: int,
+        lonlat: tuple[float, float],
+        loading_time_per_parcel_s: float,
+        chargers: int,
+        charger_power_w: float,
+    ) -> Hub:
+        """A hub with ``chargers`` charging points (none: robots cannot charge there)."""
+        pool = simpy.PreemptiveResource(env, capacity=chargers) if chargers > 0 else None
+        return cls(hub_id, node, lonlat, loading_time_per_parcel_s, charger_power_w, pool)
+
+
+TOP_UP = 1
+"""Charger priority of a top-up; a robot that must charge asks with priority 0 and preempts it."""
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """A command to charge now (sent when a robot cannot afford the work that is waiting)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RobotSpec:
+    """The fixed characteristics of a robot type."""
+
+    type_name: str
+    speed_kph: float
+    payload_kg: float
+    parcel_slots: int
+    service_time_s: float
+    charge_power_w: float | None
+    battery: BatterySpec
+    kind: str = "robot"  # or "van" (carreta.sim.model.vans)
+    energy_source: str = "electric"  # or "diesel" (vans)
+    fuel_l_per_100km: float = 0.0  # diesel vans
+
+
+@dataclass
+class RobotStats:
+    """Time and energy accounting of one robot, in seconds, metres and Wh."""
+
+    busy_s: float = 0.0
+    idle_s: float = 0.0
+    charging_s: float = 0.0
+    waiting_charger_s: float = 0.0
+    distance_m: float = 0.0
+    drive_energy_wh: float = 0.0
+    charged_wh: float = 0.0
+    grid_energy_wh: float = 0.0
+    tours: int = 0
+    deliveries: int = 0
+    min_battery_wh: float = float("inf")
+    crossings: int = 0  # major roads crossed (streets.crossings)
+    interventions: int = 0  # routine remote help received (carreta.sim.model.supervision)
+    takeovers: int = 0  # fixed-obstacle take-overs received
+    help_s: float = 0.0  # time being helped (interventions and take-overs)
+    waiting_help_s: float = 0.0  # time stopped waiting for a free operator or escort
+    escorted_s: float = 0.0  # time accompanied by a walking escort
+    breakdowns: int = 0  # failures (carreta.sim.model.breakdowns)
+    down_s: float = 0.0  # time broken, towed or in repair
+
+
+@dataclass
+class Robot:
+    """One robot and its process; see the module docstring."""
+
+    env: simpy.Environment
+    robot_id: str
+    spec: RobotSpec
+    hub: Hub
+    router: Router
+    log: EventLog
+    legs: list[Leg]
+    dispatcher: Dispatcher
+    charging_efficiency: float
+    battery_wh: float = 0.0
+    state: str = "idle"
+    tour: Tour | None = None
+    stats: RobotStats = field(default_factory=RobotStats)
+    streets: LegPlanner | None = (
+        None  # closures and crossings (carreta.sim.model.streets); None: plain legs
+    )
+    doors: Doors | None = (
+        None  # vans: doors on their own network (carreta.sim.model.vans); None: order.node
+    )
+    operations: Operations | None = None  # supervision, breakdowns (carreta.sim.model.operations)
+    process: simpy.Process | None = None  # the process of run(), set by the engine
+    command: Tour | ChargeRequest | None = None  # given by the dispatcher, not yet taken up
+    _inbox: simpy.Event = field(init=False)  # succeeds with the next command
+    _state_since: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._inbox = self.env.event()
+        self.battery_wh = self.spec.battery.capacity_wh
+        self.stats.min_battery_wh = self.battery_wh
+        self._state_since = self.env.now
+
+    # -- state accounting -------------------------------------------------------------------
+    def _set_state(self, state: str, *, log: bool = True) -> None:
+        now = self.env.now
+        clock = _STATE_CLOCKS.get(self.state, "busy_s")
+        setattr(self.stats, clock, getattr(self.stats, clock) + now - self._state_since)
+        self.state = state
+        self._state_since = now
+        if log:
+            self.log.add(now, "state:" + state, robot_id=self.robot_id)
+
+    def close(self) -> None:
+        """Account for the time since the last state change (call at the end of the run)."""
+        self._set_state(self.state, log=False)
+
+    def give(self, command: Tour | ChargeRequest) -> None:
+        """Hand a command to this robot, idle at its hub (the dispatcher's side)."""
+        self.command = command
+        self._inbox.succeed(command)
+
+    def set_state(self, state: str) -> None:
+        """Enter ``state`` (logged as ``state:<name>``); used by
+        :mod:`carreta.sim.model.operations`."""
+        self._set_state(state)
+
+    # -- planning helpers (no SimPy) --------------------------------------------------------
+    def tour_routes(self, orders: list[Order]) -> list[Route]:
+        """The legs of a tour over ``orders``: hub → each stop in order → hub.
+
+        Raises
+        ------
+        NoRouteError
+            If a stop cannot be reached or left.
+        """
+        nodes = [self.hub.node, *(self.door_node(order) for order in orders), self.hub.node]
+        return [self.router.route(a, b) for a, b in itertools.pairwise(nodes)]
+
+    def door_node(self, order: Order) -> int:
+        """The street node where this vehicle stops for ``order`` (on its own network)."""
+        return order.node if self.doors is None else int(self.doors.nodes[order.seq])
+
+    def stop_time_s(self, order: Order) -> float:
+        """Seconds spent at the stop of ``order``."""
+        if self.doors is None:
+            return self.spec.service_time_s + order.access_s
+        return float(self.doors.stop_time_s[order.seq])
+
+    def tour_energy_wh(self, routes: list[Route]) -> float:
+        """Energy the legs need, in Wh."""
+        length = sum(route.length_m for route in routes)
+        return drive_energy_wh(length, self.spec.battery.consumption_wh_per_km)
+
+    def can_do(self, energy_wh: float) -> bool:
+        """Whether the battery covers ``energy_wh`` and keeps its reserve."""
+        return can_afford(self.battery_wh, energy_wh, self.spec.battery)
+
+    # -- the process ------------------------------------------------------------------------
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        """Wait for commands and carry them out, forever (the run stops at its end time)."""
+        while True:
+            if self.battery_wh < self.spec.battery.recharge_below_wh and self.hub.chargers:
+                yield from self._charge()
+            self._set_state("idle")
+            self._inbox = self.env.event()
+            self.dispatcher.robot_idle(self)
+            if self._may_top_up():
+                yield from self._top_up()
+            command = yield self._inbox
+            self.command = None
+            if isinstance(command, ChargeRequest):
+                if self.hub.chargers and self.battery_wh < self.spec.battery.capacity_wh:
+                    yield from self._charge()
+                continue
+            if self.operations is None:
+                yield from self._do_tour(command)
+            else:
+                yield from self.operations.tour(self, command, self._do_tour(command))
+
+    def _do_tour(self, tour: Tour) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        self.tour = tour
+        self.stats.tours += 1
+        routes = tour.routes or self.tour_routes(tour.orders)
+        self._set_state("loading")
+        for order in tour.orders:
+            order.state = OrderState.ON_BOARD
+            order.picked_s = env.now
+            self.log.add(env.now, "load", robot_id=self.robot_id, order_id=order.order_id)
+        yield env.timeout(self.hub.loading_time_per_parcel_s * len(tour.orders))
+        hub_distance = 0.0
+        for order, route in zip(tour.orders, routes, strict=False):
+            route = yield from self._drive(route, "to_stop")
+            hub_distance += route.length_m
+            self._set_state("serving")
+            yield env.timeout(self.stop_time_s(order))
+            order.state = OrderState.DELIVERED
+            order.delivered_s = env.now
+            order.distance_m = hub_distance
+            self.stats.deliveries += 1
+            self.log.add(
+                env.now, "deliver", robot_id=self.robot_id, order_id=order.order_id,
+                node=order.node,
+            )  # fmt: skip
+        yield from self._drive(routes[-1], "to_hub")
+        self.tour = None
+
+    def _drive(self, route: Route, kind: str) -> Generator[simpy.Event, Any, Route]:
+        """One leg: energy and distance are booked at departure, for the whole leg.
+
+        With street rules the leg is planned again at its start (closures, crossing waits);
+        returns the route driven.
+        """
+        env, stats = self.env, self.stats
+        self._set_state("driving")
+        nodes, cum_time_s, drive_s = route.nodes, route.cum_time_s, route.duration_s
+        if self.streets is not None:
+            route, nodes, cum_time_s = yield from self._plan_leg(route)
+            drive_s = float(cum_time_s[-1])  # with the waits at crossings
+        length_m = route.length_m
+        energy = drive_energy_wh(length_m, self.spec.battery.consumption_wh_per_km)
+        self.battery_wh -= energy
+        stats.drive_energy_wh += energy
+        stats.distance_m += length_m
+        stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
+        now = env.now
+        self.legs.append(Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m))
+        self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
+        if self.operations is None:
+            yield env.timeout(drive_s)
+        else:  # stops for help or a breakdown on the way
+            yield from self.operations.drive(self, route, self.legs[-1])
+        self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
+        return route
+
+    def drive_to_hub(self, origin: int) -> Generator[simpy.Event, Any, None]:
+        """Drive from street node ``origin`` back to the hub (after a repair on the spot)."""
+        yield from self._drive(self.router.route(origin, self.hub.node), "to_hub")
+
+    def _plan_leg(
+        self, route: Route
+    ) -> Generator[simpy.Event, Any, tuple[Route, np.ndarray, np.ndarray]]:
+        """Plan the leg now; while a closure cuts the destination off, wait for the next change."""
+        assert self.streets is not None
+        while True:
+            leg = self.streets.plan(self.router, route.origin, route.destination, self.env.now)
+            if leg is not None:
+                break
+            self.log.add(self.env.now, "wait_closure", robot_id=self.robot_id, node=route.origin)
+            yield self.env.timeout(self.streets.until_next_change_s(self.env.now))
+        self.stats.crossings += leg.crossings
+        return leg.route, leg.nodes, leg.cum_time_s
+
+    def _charge_power_w(self) -> float:
+        power = self.hub.charger_power_w
+        if self.spec.charge_power_w is not None:
+            power = min(power, self.spec.charge_power_w)
+        return power
+
+    def _book_charge(self, charged_wh: float) -> None:
+        self.battery_wh = min(self.battery_wh + charged_wh, self.spec.battery.capacity_wh)
+        self.stats.charged_wh += charged_wh
+        self.stats.grid_energy_wh += grid_energy_wh(charged_wh, self.charging_efficiency)
+        self.log.add(self.env.now, "charge_end", robot_id=self.robot_id, value=charged_wh)
+
+    def _charge(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        assert self.hub.chargers is not None
+        self._set_state("waiting_charger")
+        with self.hub.chargers.request() as request:
+            yield request
+            self._set_state("charging")
+            self.log.add(env.now, "charge_start", robot_id=self.robot_id, value=self.battery_wh)
+            power = self._charge_power_w()
+            yield env.timeout(charge_time_s(self.battery_wh, self.spec.battery, power))
+            self._book_charge(self.spec.battery.capacity_wh - self.battery_wh)
+
+    def _may_top_up(self) -> bool:
+        """Idle below the top-up level, with a charger free and nobody waiting for one."""
+        chargers = self.hub.chargers
+        return (
+            self.battery_wh < self.spec.battery.top_up_below_wh
+            and chargers is not None
+            and chargers.count < chargers.capacity
+            and not chargers.queue
+            and not self._inbox.triggered
+        )
+
+    def _top_up(self) -> Generator[simpy.Event, Any, None]:
+        """Charge on a free charger while idle, until a command comes, the battery is full or a
+        robot that must charge needs the charger; the robot stays available all along."""
+        env = self.env
+        assert self.hub.chargers is not None
+        with self.hub.chargers.request(priority=TOP_UP, preempt=False) as request:
+            yield request  # free: granted at once
+            if self._inbox.triggered:  # a command came in the same instant
+                return
+            self._set_state("charging")
+            self.log.add(env.now, "top_up_start", robot_id=self.robot_id, value=self.battery_wh)
+            power, started = self._charge_power_w(), env.now
+            full_s = charge_time_s(self.battery_wh, self.spec.battery, power)
+            try:
+                yield self._inbox | env.timeout(full_s)
+            except simpy.Interrupt as interrupt:
+                if not isinstance(interrupt.cause, simpy.resources.resource.Preempted):
+                    raise
+            charged = min(power * (env.now - started) / 3600.0, full_s * power / 3600.0)
+            self._book_charge(charged)
+        self._set_state("idle")

@@ -1,0 +1,126 @@
+"""The static world of a run: the street network, its routers, and where the hubs are."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+from carreta.routing import Snapper, load_graph
+from carreta.routing.closures import ClosableRouter
+from carreta.routing.profile import set_robot_speeds
+from carreta.routing.router import Router
+from carreta.routing.zones import cap_zone_speeds
+from carreta.sim.errors import ScenarioError
+from carreta.sim.scenario.models import NetworkSource, Scenario
+
+if TYPE_CHECKING:
+    from carreta.sim.model.vans import VanNetwork
+
+logger = logging.getLogger(__name__)
+
+# A hub farther than this from every street node is a scenario error, not a long walk.
+HUB_MAX_SNAP_M = 500.0
+
+
+def network_source(network: NetworkSource) -> str | tuple[float, float, float, float]:
+    """The source :func:`routing.load_graph` takes for the scenario's network section."""
+    kind = network.source_kind()
+    if kind == "gis_file":
+        return str(network.gis_file)
+    if kind == "osm_file":
+        return str(network.osm_file)
+    if kind == "place":
+        assert network.place is not None
+        return network.place
+    assert network.bbox is not None
+    return tuple(network.bbox)  # type: ignore[return-value]
+
+
+@dataclass
+class World:
+    """The street graph with one :class:`Router` per robot speed, a snapper, the hub nodes."""
+
+    graph: nx.MultiDiGraph
+    snapper: Snapper
+    hub_nodes: dict[str, int]
+    hub_snap_m: dict[str, float]
+    node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
+    _routers: dict[float, Router] = field(default_factory=dict)
+    zone_speed_kph: float | None = None  # robots' speed cap on edges tagged with a zone
+    vans: VanNetwork | None = (
+        None  # the drive network of vans, loaded on first use (carreta.sim.model.vans)
+    )
+
+    def router(self, speed_kph: float) -> Router:
+        """The router for robots moving at ``speed_kph`` (built on first use, then shared)."""
+        router = self._routers.get(speed_kph)
+        if router is None:
+            graph = self.graph.copy()
+            set_robot_speeds(graph, speed_kph)
+            if self.zone_speed_kph is not None:
+                cap_zone_speeds(graph, self.zone_speed_kph)
+            router = ClosableRouter(graph, weight="travel_time")
+            self._routers[speed_kph] = router
+        return router
+
+    def lonlat(self, node: int) -> tuple[float, float]:
+        """Longitude and latitude of a street node."""
+        data = self.graph.nodes[node]
+        return float(data["x"]), float(data["y"])
+
+
+def build_world(
+    scenario: Scenario, *, graph: nx.MultiDiGraph | None = None, label: str = "<scenario>"
+) -> World:
+    """Load the scenario's network (robot profile) and place its hubs on it.
+
+    ``graph`` skips loading (a sweep worker reuses one graph for many runs); ``label`` names
+    the scenario file in error messages.
+
+    Raises
+    ------
+    NetworkError
+        If the network cannot be loaded.
+    ScenarioError
+        If a hub lies farther than 500 m from every street node.
+    """
+    if graph is None:
+        graph = load_graph(
+            network_source(scenario.network),
+            profile="robot",
+            simplify=scenario.network.simplify,
+            robot_speed_kph=scenario.fleet.robots[0].speed_kph,
+            cache_dir=scenario.network.cache_dir,
+        )
+    from carreta.sim.model.streets import (
+        prepare_graph,  # carreta.sim.model.streets needs the robot and dispatch modules
+    )
+
+    graph, zone_speed_kph = prepare_graph(scenario, graph, label=label)
+    snapper = Snapper(graph)
+    lons = np.array([hub.lon for hub in scenario.hubs])
+    lats = np.array([hub.lat for hub in scenario.hubs])
+    snapped = snapper.snap(lons, lats)
+    for i, hub in enumerate(scenario.hubs):
+        if snapped.distance_m[i] > HUB_MAX_SNAP_M:
+            raise ScenarioError(
+                label,
+                f"hubs[{i}]",
+                f"hub '{hub.id}' is {snapped.distance_m[i]:.0f} m from the nearest street node "
+                f"of the network (limit {HUB_MAX_SNAP_M:.0f} m): is it inside the network's area?",
+            )
+    node_ids = np.fromiter(graph.nodes, dtype=np.int64, count=len(graph))
+    node_lons = np.array([data["x"] for _, data in graph.nodes(data=True)], dtype=float)
+    node_lats = np.array([data["y"] for _, data in graph.nodes(data=True)], dtype=float)
+    return World(
+        graph=graph,
+        snapper=snapper,
+        hub_nodes={hub.id: int(snapped.nodes[i]) for i, hub in enumerate(scenario.hubs)},
+        hub_snap_m={hub.id: float(snapped.distance_m[i]) for i, hub in enumerate(scenario.hubs)},
+        node_lonlat=(node_ids, node_lons, node_lats),
+        zone_speed_kph=zone_speed_kph,
+    )

@@ -1,0 +1,267 @@
+"""Scenario sections for the network source, dispatch policy, simulated day, energy and outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from carreta.sim.scenario.types import (
+    BBox,
+    CalendarDate,
+    Flag,
+    Number,
+    ScenarioPath,
+    Section,
+    TimeOfDay,
+    WholeNumber,
+    hours_of_day,
+    raise_problems,
+)
+
+__all__ = ["Dispatch", "Energy", "NetworkSource", "Outputs", "Simulation"]
+
+
+OSM_CREDIT = "Street network © OpenStreetMap contributors (ODbL)"
+"""The credit line of an OpenStreetMap network (file, place or bbox)."""
+
+
+class NetworkSource(Section):
+    """Where the street network comes from.
+
+    The first usable source wins: ``gis_file`` if the file exists, then ``osm_file`` if it
+    exists, otherwise ``place`` (downloaded once with OSMnx and cached), otherwise ``bbox``
+    (downloaded likewise). So a
+    scenario can name a local extract and keep ``place`` as the fallback for machines without it.
+
+    Rules: at least one of ``gis_file``, ``osm_file``, ``place`` and ``bbox``; a missing
+    ``gis_file`` or ``osm_file`` is an error only when there is nothing to fall back on.
+    """
+
+    gis_file: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "A GIS line layer of street centrelines (zipped shapefile .zip, .shp, .gpkg, "
+            ".geojson), e.g. Montpellier's VilleMTP_MTP_FilaireVoies.zip: segment ends within "
+            "1.5 m are joined into intersections (docs/ecusson.md). Used before osm_file when "
+            "the file exists. Relative to the scenario file's folder."
+        ),
+    )
+    osm_file: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "A local extract: OSM XML (.osm, .xml, optionally .bz2-compressed) or GraphML "
+            "(.graphml). Relative to the scenario file's folder."
+        ),
+    )
+    place: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A place name geocoded by OSMnx (Nominatim), e.g. 'Montpellier, France'.",
+    )
+    bbox: BBox | None = Field(
+        default=None,
+        description="A box [west, south, east, north] in degrees (WGS 84) to download.",
+    )
+    simplify: Flag = Field(
+        default=True,
+        description="Merge chains of degree-2 nodes into single edges (OSMnx simplification).",
+    )
+    cache_dir: ScenarioPath | None = Field(
+        default=None,
+        description=(
+            "Folder for downloaded networks. None: OSMnx's own cache setting. Relative to the "
+            "scenario file's folder."
+        ),
+    )
+    attribution: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Credit line for the street network, written in results and shown on maps and the "
+            "replay. None: OpenStreetMap's for an OSM source, the file's name for a gis_file "
+            "(give its owner and licence here)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _has_source(self) -> NetworkSource:
+        if self.gis_file is not None and self.osm_file is None:
+            fallback = self.place is not None or self.bbox is not None
+            if not fallback and not os.path.isfile(self.gis_file):
+                problem = f"no such file: {self.gis_file} (and no place or bbox to fall back on)"
+                raise_problems([(("gis_file",), problem)])
+            return self
+        if self.osm_file is None and self.place is None and self.bbox is None:
+            raise_problems([((), "needs a source: give osm_file, place or bbox")])
+        fallback = self.place is not None or self.bbox is not None
+        if self.osm_file is not None and not fallback and not os.path.isfile(self.osm_file):
+            problem = f"no such file: {self.osm_file} (and no place or bbox to fall back on)"
+            raise_problems([(("osm_file",), problem)])
+        return self
+
+    def source_kind(self) -> Literal["gis_file", "osm_file", "place", "bbox"]:
+        """Return the source that will be used now: the file if it exists, else place, else bbox."""
+        if self.gis_file is not None and os.path.isfile(self.gis_file):
+            return "gis_file"
+        if self.osm_file is not None and os.path.isfile(self.osm_file):
+            return "osm_file"
+        return "place" if self.place is not None else "bbox"
+
+    def credit(self) -> str:
+        """The credit line of the source that will be used now (see ``attribution``)."""
+        if self.attribution is not None:
+            return self.attribution
+        if self.source_kind() == "gis_file":
+            assert self.gis_file is not None
+            return f"Street network: {Path(self.gis_file).name}"
+        return OSM_CREDIT
+
+
+class Dispatch(Section):
+    """How orders are assigned to robots.
+
+    'nearest_idle': first come, first served: as soon as an order is created or a robot comes
+    back, the oldest waiting order goes to the idle robot that can reach its door soonest; one
+    order per trip (hub → door → hub). 'batch': every ``batch_interval_s``, an optimal
+    assignment of waiting orders to idle robots (least lateness first, then travel time); one
+    order per trip. 'tours': every ``batch_interval_s``, each waiting order goes to the nearest
+    hub with idle robots, and each hub plans multi-stop tours of up to ``max_stops_per_tour``
+    stops with the orders' time windows (cheapest insertion, then ``local_search_iterations``
+    of 2-opt and relocate moves). A trip never exceeds the robot's parcel_slots or payload_kg,
+    nor what its battery can drive.
+    """
+
+    policy: Literal["nearest_idle", "batch", "tours"] = Field(
+        default="nearest_idle", description="Dispatch policy (see above)."
+    )
+    batch_interval_s: Number = Field(
+        default=120.0,
+        gt=0.0,
+        description="For 'batch' and 'tours': seconds between two dispatch rounds.",
+    )
+    max_stops_per_tour: WholeNumber = Field(
+        default=8,
+        ge=1,
+        description="For 'tours': most delivery stops in one trip.",
+    )
+    local_search_iterations: WholeNumber = Field(
+        default=200,
+        ge=0,
+        description="For 'tours': improvement moves tried per tour; 0 keeps the first tour.",
+    )
+
+
+class Simulation(Section):
+    """The simulated day.
+
+    Rules: the simulated window, from ``start`` for ``duration_h`` hours, ends by midnight of
+    ``date``.
+    """
+
+    date: CalendarDate = Field(
+        default=dt.date(2026, 11, 25),
+        description="Calendar day simulated, YYYY-MM-DD (default a Wednesday, a working day).",
+    )
+    start: TimeOfDay = Field(
+        default=dt.time(7, 0),
+        description="Local time the simulation starts, 'HH:MM' (quote it in YAML).",
+    )
+    duration_h: Number = Field(
+        default=13.0,
+        gt=0.0,
+        le=24.0,
+        description=(
+            "Simulated hours from start. Orders still open at the end are reported as undelivered."
+        ),
+    )
+    seed: WholeNumber = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Seed of every random stream of the run (demand, service times, ...). The same "
+            "seed gives the same orders whatever the fleet."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _within_the_day(self) -> Simulation:
+        start_h, end_h = hours_of_day(self.start, self.duration_h)
+        if end_h > 24.0 + 1e-9:
+            raise_problems(
+                [
+                    (
+                        ("duration_h",),
+                        f"must be at most {24.0 - start_h:g}: starting at "
+                        f"{self.start.strftime('%H:%M')}, the simulation must end by midnight",
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def window_h(self) -> tuple[float, float]:
+        """The simulated window ``(start_h, end_h)`` in hours since midnight of :attr:`date`."""
+        return hours_of_day(self.start, self.duration_h)
+
+
+class Energy(Section):
+    """Figures that turn charged energy and burnt diesel into emissions and cost."""
+
+    grid_co2_g_per_kwh: Number = Field(
+        default=52.0,
+        ge=0.0,
+        description=(
+            "Grid carbon intensity in g CO2e per kWh drawn from the grid. 52 is the order of "
+            "the French average consumption mix over its life cycle (ADEME Base Empreinte, "
+            "about 50-60 g in recent years); RTE reports 32 g/kWh for direct emissions of "
+            "French production in 2023."
+        ),
+    )
+    energy_price_eur_per_kwh: Number = Field(
+        default=0.20,
+        ge=0.0,
+        description="Price of grid electricity in EUR/kWh (assumption: French business tariff).",
+    )
+    charging_efficiency_fraction: Number = Field(
+        default=0.9,
+        gt=0.0,
+        le=1.0,
+        description="Energy stored in the battery per unit drawn from the grid (0 to 1).",
+    )
+    diesel_co2e_kg_per_l: Number = Field(
+        default=3.1,
+        ge=0.0,
+        description=(
+            "Emissions of burning one litre of diesel, well to wheel, in kg CO2e per litre "
+            "(ADEME Base Carbone: about 3.1 for road diesel, upstream included)."
+        ),
+    )
+    diesel_price_eur_per_l: Number = Field(
+        default=1.45,
+        ge=0.0,
+        description=(
+            "Price of diesel for a business, EUR per litre excluding VAT (assumption: about "
+            "1.75 EUR at the pump in France in 2024, VAT included)."
+        ),
+    )
+
+
+class Outputs(Section):
+    """Where and what a run writes. Each run makes its own new folder under ``dir``."""
+
+    dir: ScenarioPath = Field(
+        default=Path("results"),
+        validate_default=True,
+        description=(
+            "Base folder of the results; each run writes a new folder inside it. Relative to "
+            "the scenario file's folder."
+        ),
+    )
+    events: Flag = Field(default=True, description="Write the event log (events.parquet).")
+    trips_geojson: Flag = Field(
+        default=True, description="Write the robots' trips as timed GeoJSON (trips.geojson)."
+    )

@@ -1,0 +1,265 @@
+"""A sweep's results folder: its identity check, the runs table and the manifest.
+
+Layout::
+
+    DIR/sweep.resolved.yaml   the sweep as run (absolute paths, whole base scenario)
+    DIR/manifest.json         status, counts, versions, one entry per invocation (resumes)
+    DIR/runs.parquet          one row per run: id, replicate, seed, parameters, status, KPIs
+    DIR/runs/<run_id>/        each run's folder (carreta.sim.output.results.write_run, atomic)
+
+``runs.parquet`` and ``manifest.json`` are replaced atomically (temporary file, then
+``os.replace``): a crash leaves the previous complete version. Run folders are never deleted;
+only the hidden temporary folders of runs interrupted while being written are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.output.results import ResultsExistError, git_revision, package_versions
+from carreta.sim.sweep.load import Sweep, sweep_to_yaml
+from carreta.sim.sweep.spec import SweepRun, canonical_json
+from carreta.sim.sweep.worker import RunOutcome, is_complete_run
+
+__all__ = [
+    "MANIFEST_FILE",
+    "RESOLVED_FILE",
+    "RUNS_DIR",
+    "TABLE_FILE",
+    "RunsTable",
+    "prepare_sweep_dir",
+    "replace_file",
+    "write_manifest",
+]
+
+logger = logging.getLogger(__name__)
+
+RESOLVED_FILE = "sweep.resolved.yaml"
+MANIFEST_FILE = "manifest.json"
+TABLE_FILE = "runs.parquet"
+RUNS_DIR = "runs"
+
+SEED_RULE = (
+    "run seed = int(sha256(f'{sweep seed}:replicate:{replicate}')[:8], 16): every parameter "
+    "combination of a replicate shares it (common random numbers); run id = "
+    "sha256(canonical JSON of {params, replicate})[:12]"
+)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary sibling, then ``os.replace``."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _first_difference(stored: Mapping[str, Any], current: Mapping[str, Any]) -> str:
+    for key in dict.fromkeys([*current, *stored]):
+        if canonical_json(stored.get(key)) != canonical_json(current.get(key)):
+            return key
+    return "?"
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """Remove the hidden temporary files and run folders an interrupted sweep left behind.
+
+    Only ``.*.tmp`` entries are touched: complete run folders and the tables stay.
+    """
+    runs_dir = out_dir / RUNS_DIR
+    entries = [*out_dir.glob(".*.tmp"), *(runs_dir.glob(".*.tmp") if runs_dir.is_dir() else [])]
+    for entry in entries:
+        logger.info("removing %s, left by an interrupted sweep", entry)
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
+    """Create the sweep folder, or check that an existing one holds this very sweep.
+
+    Returns
+    -------
+    bool
+        True if the folder already held this sweep (the sweep resumes).
+
+    Raises
+    ------
+    ResultsExistError
+        If ``out_dir`` holds another sweep (its ``sweep.resolved.yaml`` differs) or is a
+        non-empty folder that is not a sweep folder. Nothing in it is changed.
+    """
+    resolved = sweep.resolved()
+    stored_file = out_dir / RESOLVED_FILE
+    if stored_file.is_file():
+        stored = yaml.safe_load(stored_file.read_text("utf-8"))
+        if not isinstance(stored, dict) or canonical_json(stored) != canonical_json(resolved):
+            field = _first_difference(stored if isinstance(stored, dict) else {}, resolved)
+            raise ResultsExistError(
+                f"{out_dir} holds the results of another sweep ({RESOLVED_FILE} differs in "
+                f"'{field}'): choose another --out; results are never overwritten"
+            )
+        _remove_leftovers(out_dir)
+        return True
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ResultsExistError(
+            f"{out_dir} exists and is not a sweep folder (no {RESOLVED_FILE}): choose another "
+            "--out; results are never overwritten"
+        )
+    (out_dir / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    replace_file(stored_file, sweep_to_yaml(resolved).encode("utf-8"))
+    return False
+
+
+def run_folder(out_dir: Path, run: SweepRun) -> Path:
+    """The folder of ``run`` inside the sweep folder."""
+    return out_dir / RUNS_DIR / run.run_id
+
+
+def _column(values: list[Any]) -> list[Any]:
+    """Parameter values as one Parquet column: scalars of one kind stay, others become JSON."""
+    kinds = {
+        "number" if isinstance(value, int | float) and not isinstance(value, bool) else type(value)
+        for value in values
+    }
+    if len(kinds) == 1 and kinds <= {"number", str, bool}:
+        return values
+    return [canonical_json(value) for value in values]
+
+
+class RunsTable:
+    """The rows of ``runs.parquet``, one per run of the sweep, in expansion order.
+
+    Completed rows are read from the run folders (kpis.json, manifest.json), so the table is
+    the same whether a run was done now, earlier, by whichever executor.
+    """
+
+    def __init__(self, sweep: Sweep, out_dir: Path) -> None:
+        self._sweep = sweep
+        self._out_dir = out_dir
+        self._state: dict[str, tuple[str, str | None, float | None, dict[str, Any]]] = {
+            run.run_id: ("pending", None, None, {}) for run in sweep.runs
+        }
+        self._runs = {run.run_id: run for run in sweep.runs}
+
+    def is_complete(self, run: SweepRun) -> bool:
+        """True if the run's folder is complete; records its row if so."""
+        if not is_complete_run(run_folder(self._out_dir, run)):
+            return False
+        self._load(run)
+        return True
+
+    def _load(self, run: SweepRun) -> None:
+        folder = run_folder(self._out_dir, run)
+        kpis = json.loads((folder / "kpis.json").read_text("utf-8"))
+        manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+        self._state[run.run_id] = ("completed", None, manifest.get("wall_time_s"), kpis)
+
+    def record(self, outcome: RunOutcome) -> None:
+        """Record how a run ended (a completed run's KPIs are read from its folder)."""
+        run = self._runs[outcome.run_id]
+        if outcome.status == "completed":
+            self._load(run)
+        else:
+            self._state[run.run_id] = ("failed", outcome.error, None, {})
+
+    def counts(self) -> dict[str, int]:
+        """Runs per status: completed, failed, pending."""
+        statuses = [state[0] for state in self._state.values()]
+        return {name: statuses.count(name) for name in ("completed", "failed", "pending")}
+
+    def frame(self) -> pd.DataFrame:
+        """The table: run_id, replicate, seed, one column per parameter, status, error,
+        wall_time_s, then every KPI (null for runs not completed)."""
+        runs = self._sweep.runs
+        states = [self._state[run.run_id] for run in runs]
+        data: dict[str, list[Any]] = {
+            "run_id": [run.run_id for run in runs],
+            "replicate": [run.replicate for run in runs],
+            "seed": [run.seed for run in runs],
+        }
+        for path in self._sweep.parameter_paths:
+            data[path] = _column([run.params[path] for run in runs])
+        data["status"] = [state[0] for state in states]
+        data["error"] = [state[1] for state in states]
+        data["wall_time_s"] = [state[2] for state in states]
+        for name in KPI_DESCRIPTIONS:
+            data[name] = [state[3].get(name) for state in states]
+        table = pd.DataFrame(data)
+        for name in ("wall_time_s", *KPI_DESCRIPTIONS):
+            if table[name].isna().any() or table[name].dtype == object:
+                table[name] = pd.to_numeric(table[name]).astype("float64")
+        table["error"] = table["error"].astype("string")
+        return table
+
+    def write(self) -> Path:
+        """Replace ``runs.parquet`` atomically; return its path."""
+        path = self._out_dir / TABLE_FILE
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            self.frame().to_parquet(temporary, index=False)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return path
+
+
+def write_manifest(
+    out_dir: Path,
+    sweep: Sweep,
+    *,
+    session: dict[str, Any],
+    counts: Mapping[str, int],
+    status: str,
+    command: Sequence[str] | None,
+) -> None:
+    """Replace ``manifest.json``: the sweep's provenance, with this invocation's ``session``.
+
+    Earlier invocations (a sweep that was resumed) are kept in ``sessions``, oldest first.
+    """
+    path = out_dir / MANIFEST_FILE
+    sessions: list[dict[str, Any]] = []
+    if path.is_file():
+        previous = json.loads(path.read_text("utf-8"))
+        sessions = [
+            item for item in previous.get("sessions", []) if item.get("id") != session["id"]
+        ]
+    sessions.append(dict(session))
+    resolved = canonical_json(sweep.resolved()).encode("utf-8")
+    manifest = {
+        "sweep": sweep.name,
+        "sweep_file": os.path.abspath(sweep.source),
+        "base_scenario": str(sweep.base_file),
+        "status": status,
+        "runs": len(sweep.runs),
+        **{f"runs_{name}": count for name, count in counts.items()},
+        "parameters": sweep.parameter_paths,
+        "replicates": sweep.spec.replicates,
+        "seed": sweep.spec.seed,
+        "seed_rule": SEED_RULE,
+        "resolved_sha256": hashlib.sha256(resolved).hexdigest(),
+        "updated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": list(command) if command is not None else None,
+        "git_revision": git_revision(),
+        "versions": package_versions(),
+        "kpi_descriptions": KPI_DESCRIPTIONS,
+        "sessions": sessions,
+        "attribution": sweep.base_scenario.network.credit(),
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+    replace_file(path, text.encode("utf-8"))
