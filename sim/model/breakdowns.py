@@ -5,9 +5,9 @@ exponential with the scenario's mean time between failures, drawn again after ev
 When a leg will use up the clock, a :class:`Failure` actor is started for it: when the robot
 reaches the failing vertex it interrupts the robot's process with a :class:`Breakdown` cause.
 The leg being driven is then cut there (:mod:`carreta.sim.model.operations`) and
-:meth:`Breakdowns.bring_home` takes over: wait for help, tow or repair, bring the robot home,
+:meth:`BreakdownService.bring_home` takes over: wait for help, tow or repair, bring the robot home,
 hand its parcels back to the dispatcher; a towed robot is then repaired at its hub
-(:meth:`Breakdowns.repair_at_hub`). The model is described in
+(:meth:`BreakdownService.repair_at_hub`). The model is described in
 :class:`carreta.sim.scenario.operations.Breakdowns`.
 """
 
@@ -15,21 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
 
 from carreta.routing.router import Route
+from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import drive_energy_wh
 from carreta.sim.model.records import EventLog, OrderState
-from carreta.sim.scenario.operations import Breakdowns as BreakdownSettings
+from carreta.sim.model.robot import Robot, RobotState
+from carreta.sim.scenario.operations import Breakdowns
 
-if TYPE_CHECKING:
-    from carreta.sim.model.dispatch import Dispatcher
-    from carreta.sim.model.robot import Robot
-
-__all__ = ["Breakdown", "Breakdowns", "Failure", "failure_vertex", "tow_time_s"]
+__all__ = ["Breakdown", "BreakdownService", "Failure", "failure_vertex", "tow_time_s"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +71,7 @@ class Failure:
         robot.process.interrupt(Breakdown(robot.robot_id, self.node, robot.env.now))
 
 
-class Breakdowns:
+class BreakdownService:
     """One run's failure clocks and recoveries.
 
     Parameters
@@ -90,7 +88,7 @@ class Breakdowns:
 
     def __init__(
         self,
-        settings: BreakdownSettings,
+        settings: Breakdowns,
         *,
         rng: np.random.Generator,
         dispatcher: Dispatcher,
@@ -142,19 +140,19 @@ class Breakdowns:
         settings = self.settings
         robot.stats.breakdowns += 1
         self.log.add(env.now, "breakdown", robot_id=robot.robot_id, node=breakdown.node)
-        robot.set_state("broken")
+        robot.set_state(RobotState.BROKEN)
         yield env.timeout(settings.response_time_s)
         route = robot.router.route(breakdown.node, robot.hub.node)
         energy = drive_energy_wh(route.length_m, robot.spec.battery.consumption_wh_per_km)
         if settings.recovery == "repair_in_place" and robot.can_do(energy):
-            robot.set_state("repair")
+            robot.set_state(RobotState.REPAIR)
             yield env.timeout(settings.repair_in_place_s)
             self.log.add(env.now, "repaired", robot_id=robot.robot_id, node=breakdown.node)
             yield from robot.drive_to_hub(breakdown.node)
             self._return_parcels(robot)
             self.arm(robot)
             return False
-        robot.set_state("towed")
+        robot.set_state(RobotState.TOWED)
         self.log.add(env.now, "tow_start", robot_id=robot.robot_id, node=breakdown.node)
         yield env.timeout(tow_time_s(route.length_m, settings.towing_speed_kph))
         self.log.add(env.now, "tow_end", robot_id=robot.robot_id, node=robot.hub.node)
@@ -163,7 +161,7 @@ class Breakdowns:
 
     def repair_at_hub(self, robot: Robot) -> Generator[simpy.Event, Any, None]:
         """Repair a robot towed back to its hub, then put it back into service."""
-        robot.set_state("repair")
+        robot.set_state(RobotState.REPAIR)
         yield robot.env.timeout(self.settings.repair_time_h * 3600.0)
         self.log.add(robot.env.now, "repaired", robot_id=robot.robot_id, node=robot.hub.node)
         self.arm(robot)

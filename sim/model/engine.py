@@ -23,14 +23,15 @@ import simpy
 from carreta.sim.model.demand import generate_orders, read_orders
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import BatterySpec
-from carreta.sim.model.operations import Operations, start_operations
+from carreta.sim.model.operations import FleetOperations, build_operations
+from carreta.sim.model.policies import make_policy
 from carreta.sim.model.records import EventLog, Leg, Order, OrderState, Tour
-from carreta.sim.model.robot import Hub, Robot, RobotSpec
-from carreta.sim.model.streets import start_street_rules
+from carreta.sim.model.robot import ChargingHub, LegPlanning, Robot, RobotSpec, TourOperations
+from carreta.sim.model.streets import build_street_rules
 from carreta.sim.model.supervision import supervised_speed_kph
 from carreta.sim.model.vans import build_vans
 from carreta.sim.model.world import World, build_world
-from carreta.sim.scenario.models import Scenario
+from carreta.sim.scenario.models import RobotType, Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class SimulationResult:
     world: World
     orders: list[Order]
     robots: list[Robot]
-    hubs: dict[str, Hub]
+    hubs: dict[str, ChargingHub]
     events: EventLog
     legs: list[Leg]
     start_s: float
@@ -102,7 +103,7 @@ class SimulationResult:
     routing_time_s: float = 0.0
     sim_events: int = 0
     timings: dict[str, float] = field(default_factory=dict)
-    operations: Operations | None = None  # supervision and breakdowns, if the scenario has any
+    operations: FleetOperations | None = None  # supervision and breakdowns, if the scenario has any
     dispatcher: Dispatcher | None = None  # holds the orders still waiting at the end
 
 
@@ -132,21 +133,29 @@ def _progress_monitor(
         yield env.timeout(step)
 
 
+def _robot_speed_kph(scenario: Scenario, group: RobotType) -> float:
+    """The speed of a robot group, km/h, as its supervision allows."""
+    return supervised_speed_kph(group.speed_kph, scenario.operations.supervision)
+
+
 def _build_robots(
     env: simpy.Environment,
     scenario: Scenario,
     world: World,
-    hubs: dict[str, Hub],
+    hubs: dict[str, ChargingHub],
     dispatcher: Dispatcher,
     log: EventLog,
     legs: list[Leg],
+    *,
+    streets: LegPlanning | None,
+    operations: TourOperations | None,
 ) -> list[Robot]:
     robots: list[Robot] = []
     hub_ids = list(hubs)
     spread = 0
     for group in scenario.fleet.robots:
         capacity = group.battery_wh
-        speed_kph = supervised_speed_kph(group.speed_kph, scenario.operations.supervision)
+        speed_kph = _robot_speed_kph(scenario, group)
         spec = RobotSpec(
             type_name=group.type,
             speed_kph=speed_kph,
@@ -179,6 +188,8 @@ def _build_robots(
                 legs=legs,
                 dispatcher=dispatcher,
                 charging_efficiency=scenario.energy.charging_efficiency_fraction,
+                streets=streets,
+                operations=operations,
             )
             robots.append(robot)
             dispatcher.add_robot(robot)
@@ -234,7 +245,7 @@ def simulate(
         orders = read_orders(scenario, world.snapper)
     timings["demand_s"] = time.perf_counter() - started - timings["network_s"]
     hubs = {
-        hub.id: Hub.create(
+        hub.id: ChargingHub.create(
             env,
             hub_id=hub.id,
             node=world.hub_nodes[hub.id],
@@ -245,8 +256,22 @@ def simulate(
         )
         for hub in scenario.hubs
     }
-    dispatcher = Dispatcher(env, scenario.dispatch, log)
-    robots = _build_robots(env, scenario, world, hubs, dispatcher, log, legs)
+    # The actors, each given what it uses; the processes start below, in a fixed order.
+    dispatcher = Dispatcher(env, scenario.dispatch, log, policy=make_policy(scenario.dispatch))
+    street_rules = build_street_rules(
+        env, scenario, world.graph,
+        [world.router(_robot_speed_kph(scenario, group)) for group in scenario.fleet.robots],
+        log, on_change=dispatcher.refresh_reach, rng=random_stream(seed, "crossings"), label=label,
+    )  # fmt: skip
+    operations = build_operations(
+        env, scenario, dispatcher, log,
+        supervision_rng=random_stream(seed, "supervision"),
+        failures_rng=random_stream(seed, "failures"),
+    )  # fmt: skip
+    robots = _build_robots(
+        env, scenario, world, hubs, dispatcher, log, legs,
+        streets=street_rules.planner, operations=operations,
+    )  # fmt: skip
     vans = build_vans(
         env, scenario, world, orders, dispatcher, log, legs, first_number=len(robots) + 1
     )
@@ -255,21 +280,16 @@ def simulate(
     for seq, order in enumerate(orders):
         order.seq = seq
     dispatcher.prepare(orders)
-    start_street_rules(
-        env, scenario, world.graph, robots, dispatcher, orders, log,
-        rng=random_stream(seed, "crossings"), label=label,
-    )  # fmt: skip
-    operations = start_operations(
-        env, scenario, robots, dispatcher, log,
-        supervision_rng=random_stream(seed, "supervision"),
-        failures_rng=random_stream(seed, "failures"),
-    )  # fmt: skip
+    if street_rules.scheduler is not None:
+        env.process(street_rules.scheduler.run())
+    if operations is not None:
+        operations.arm(robots)
     robots += vans  # vans get neither street rules nor operations
     timings["setup_s"] = time.perf_counter() - started - sum(timings.values())
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())
     for robot in robots:
-        robot.process = env.process(robot.run())
+        robot.start()
     if progress is not None:
         env.process(_progress_monitor(env, start_s, end_s, progress))
     sim_started = time.perf_counter()

@@ -1,38 +1,43 @@
-"""Operations of a robot fleet during a run: supervision and breakdowns, wired into the robots.
+"""Operations of a robot fleet during a run: supervision and breakdowns, used by the robots.
 
-A robot with ``operations`` set hands two things to it: each leg's drive
-(:meth:`Operations.drive`, where help stops and failures happen) and each tour
-(:meth:`Operations.tour`, which adds the escort and catches a breakdown's interrupt to recover).
-Without supervision and breakdowns, robots get no ``Operations`` at all and run exactly as
-before. Vans are never given one.
+A robot built with ``operations`` hands two things to it: each leg's drive
+(:meth:`FleetOperations.drive`, where help stops and failures happen) and each tour
+(:meth:`FleetOperations.tour`, which adds the escort and catches a breakdown's interrupt to
+recover). Without supervision and breakdowns there is no :class:`FleetOperations` at all and
+robots run exactly as before. Vans are never given one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
 
 from carreta.routing.router import Route
-from carreta.sim.model.breakdowns import Breakdown, Breakdowns
+from carreta.sim.model.breakdowns import Breakdown, BreakdownService
+from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import drive_energy_wh
 from carreta.sim.model.records import EventLog, Leg, Tour
-from carreta.sim.model.supervision import HelpRequest, Supervision, insert_pauses, vertex_steps
+from carreta.sim.model.robot import Robot
+from carreta.sim.model.supervision import (
+    HelpRequest,
+    SupervisionService,
+    insert_pauses,
+    vertex_steps,
+)
 from carreta.sim.scenario.models import Scenario
 
-if TYPE_CHECKING:
-    from carreta.sim.model.dispatch import Dispatcher
-    from carreta.sim.model.robot import Robot
-
-__all__ = ["Operations", "start_operations"]
+__all__ = ["FleetOperations", "build_operations"]
 
 
-class Operations:
+class FleetOperations:
     """One run's supervision (or None) and breakdowns (or None), used by its robots."""
 
-    def __init__(self, supervision: Supervision | None, breakdowns: Breakdowns | None) -> None:
+    def __init__(
+        self, supervision: SupervisionService | None, breakdowns: BreakdownService | None
+    ) -> None:
         self.supervision = supervision
         self.breakdowns = breakdowns
 
@@ -133,43 +138,48 @@ class Operations:
         robot.stats.drive_energy_wh -= energy
         robot.battery_wh += energy
 
+    def arm(self, robots: list[Robot]) -> None:
+        """Draw each robot's driving time to its first failure (in the robots' order)."""
+        if self.breakdowns is not None:
+            for robot in robots:
+                self.breakdowns.arm(robot)
+
     # -- checks --------------------------------------------------------------------------------
     def problems(self, end_s: float) -> list[str]:
-        """Rules a run broke (see :meth:`carreta.sim.model.supervision.Supervision.problems`)."""
+        """Rules a run broke (see :meth:`.SupervisionService.problems`)."""
         return [] if self.supervision is None else self.supervision.problems(end_s)
 
 
-def start_operations(
+def build_operations(
     env: simpy.Environment,
     scenario: Scenario,
-    robots: list[Robot],
     dispatcher: Dispatcher,
     log: EventLog,
     *,
     supervision_rng: np.random.Generator,
     failures_rng: np.random.Generator,
-) -> Operations | None:
-    """Give ``robots`` (robots only, not vans) the scenario's operations; None if it has none."""
+) -> FleetOperations | None:
+    """The scenario's operations for its robots (not vans); None if it has none.
+
+    The operator pool is sized for the scenario's robot count. Call
+    :meth:`FleetOperations.arm` with the robots once they are built.
+    """
     settings = scenario.operations
-    if not settings.enabled or not robots:
+    robot_count = scenario.fleet.robot_count
+    if not settings.enabled or robot_count == 0:
         return None
     supervision = None
     if settings.supervision.mode != "off":
-        supervision = Supervision(
+        supervision = SupervisionService(
             env,
             settings.supervision,
-            operators=settings.supervision.operator_count(len(robots)),
+            operators=settings.supervision.operator_count(robot_count),
             rng=supervision_rng,
             log=log,
         )
     breakdowns = None
     if settings.breakdowns.mean_time_between_failures_h is not None:
-        breakdowns = Breakdowns(
+        breakdowns = BreakdownService(
             settings.breakdowns, rng=failures_rng, dispatcher=dispatcher, log=log
         )
-    operations = Operations(supervision, breakdowns)
-    for robot in robots:
-        robot.operations = operations
-        if breakdowns is not None:
-            breakdowns.arm(robot)
-    return operations
+    return FleetOperations(supervision, breakdowns)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from carreta.routing.router import Route
+from carreta.routing.router import Route
 
 
 class OrderState(enum.StrEnum):
@@ -151,3 +150,13 @@ class EventLog:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+@dataclass(frozen=True)
+class PlannedLeg:
+    """A leg as driven: its route, node path and times with waits, and crossings made."""
+
+    route: Route
+    nodes: np.ndarray
+    cum_time_s: np.ndarray
+    crossings: int

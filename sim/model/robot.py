@@ -3,15 +3,22 @@
 A robot's process waits at its hub for a command from the dispatcher (a :class:`Tour` or a
 :class:`ChargeRequest`), then loads, drives one SimPy timeout per leg, serves each stop, comes
 back and, when its battery is low, queues for one of the hub's chargers.
+
+A robot gets everything it uses when it is built: whom to tell that it is idle
+(:class:`IdleListener`, the dispatcher), its leg planner (:class:`LegPlanning`, street rules)
+and its operations (:class:`TourOperations`, supervision and breakdowns), each a small
+``Protocol`` so that this module imports none of them.
 """
 
 from __future__ import annotations
 
+import enum
 import itertools
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import numpy as np
 import simpy
 
 from carreta.routing.router import Route, Router
@@ -22,20 +29,63 @@ from carreta.sim.model.energy import (
     drive_energy_wh,
     grid_energy_wh,
 )
-from carreta.sim.model.records import Doors, EventLog, Leg, Order, OrderState, Tour
+from carreta.sim.model.records import Doors, EventLog, Leg, Order, OrderState, PlannedLeg, Tour
 
-if TYPE_CHECKING:
-    import numpy as np
+__all__ = [
+    "BUSY_STATES",
+    "DOWN_STATES",
+    "ChargeRequest",
+    "ChargingHub",
+    "IdleListener",
+    "LegPlanning",
+    "Robot",
+    "RobotSpec",
+    "RobotState",
+    "RobotStats",
+    "TourOperations",
+    "VehicleKind",
+]
 
-    from carreta.sim.model.dispatch import Dispatcher
-    from carreta.sim.model.operations import Operations
-    from carreta.sim.model.streets import LegPlanner
+
+class VehicleKind(enum.StrEnum):
+    """What a :class:`Robot` actor is: a robot, or a van (:mod:`carreta.sim.model.vans`)."""
+
+    ROBOT = "robot"
+    VAN = "van"
 
 
-DOWN_STATES = ("broken", "towed", "repair")
+class RobotState(enum.StrEnum):
+    """The states of a robot (or van), in display order; each change is logged as
+    ``state:<value>``. Operations add ``waiting_help`` and ``intervention``
+    (:mod:`~carreta.sim.model.supervision`), ``broken``, ``towed`` and ``repair``
+    (:mod:`~carreta.sim.model.breakdowns`)."""
+
+    IDLE = "idle"
+    LOADING = "loading"
+    DRIVING = "driving"
+    SERVING = "serving"
+    WAITING_HELP = "waiting_help"
+    INTERVENTION = "intervention"
+    WAITING_CHARGER = "waiting_charger"
+    CHARGING = "charging"
+    BROKEN = "broken"
+    TOWED = "towed"
+    REPAIR = "repair"
+
+
+DOWN_STATES = (RobotState.BROKEN, RobotState.TOWED, RobotState.REPAIR)
 """States of a robot out of service after a breakdown (their time is RobotStats.down_s)."""
 
-_STATE_CLOCKS = {
+BUSY_STATES = (
+    RobotState.LOADING,
+    RobotState.DRIVING,
+    RobotState.SERVING,
+    RobotState.WAITING_HELP,
+    RobotState.INTERVENTION,
+)
+"""States of a robot on a tour (their time is RobotStats.busy_s)."""
+
+_STATE_CLOCKS: dict[str, str] = {
     "idle": "idle_s",
     "charging": "charging_s",
     "waiting_charger": "waiting_charger_s",
@@ -44,8 +94,34 @@ _STATE_CLOCKS = {
 """The RobotStats field that counts the time in a state; any other state is ``busy_s``."""
 
 
+class IdleListener(Protocol):
+    """Who is told that a robot waits at its hub for a command (the dispatcher)."""
+
+    def robot_idle(self, robot: Robot) -> None: ...
+
+
+class LegPlanning(Protocol):
+    """Plans each leg at its start (street rules: closures, crossing waits)."""
+
+    def plan(
+        self, router: Router, origin: int, destination: int, depart_s: float
+    ) -> PlannedLeg | None: ...
+
+    def until_next_change_s(self, now_s: float) -> float: ...
+
+
+class TourOperations(Protocol):
+    """Supervision and breakdowns around a robot's tours and legs."""
+
+    def tour(
+        self, robot: Robot, tour: Tour, body: Generator[simpy.Event, Any, None]
+    ) -> Generator[simpy.Event, Any, None]: ...
+
+    def drive(self, robot: Robot, route: Route, leg: Leg) -> Generator[simpy.Event, Any, None]: ...
+
+
 @dataclass
-class Hub:
+class ChargingHub:
     """A depot on the street graph with a pool of chargers.
 
     The chargers are a SimPy resource with priorities: a robot that must charge takes its turn
@@ -70,7 +146,7 @@ class Hub:
         loading_time_per_parcel_s: float,
         chargers: int,
         charger_power_w: float,
-    ) -> Hub:
+    ) -> ChargingHub:
         """A hub with ``chargers`` charging points (none: robots cannot charge there)."""
         pool = simpy.PreemptiveResource(env, capacity=chargers) if chargers > 0 else None
         return cls(hub_id, node, lonlat, loading_time_per_parcel_s, charger_power_w, pool)
@@ -96,7 +172,7 @@ class RobotSpec:
     service_time_s: float
     charge_power_w: float | None
     battery: BatterySpec
-    kind: str = "robot"  # or "van" (carreta.sim.model.vans)
+    kind: VehicleKind = VehicleKind.ROBOT
     energy_source: str = "electric"  # or "diesel" (vans)
     fuel_l_per_100km: float = 0.0  # diesel vans
 
@@ -128,30 +204,30 @@ class RobotStats:
 
 @dataclass
 class Robot:
-    """One robot and its process; see the module docstring."""
+    """One robot and its process; see the module docstring.
+
+    Everything it uses is given here, when it is built (the world builder,
+    :func:`carreta.sim.model.engine.simulate`, does it); :meth:`start` starts its process.
+    """
 
     env: simpy.Environment
     robot_id: str
     spec: RobotSpec
-    hub: Hub
+    hub: ChargingHub
     router: Router
     log: EventLog
     legs: list[Leg]
-    dispatcher: Dispatcher
+    dispatcher: IdleListener
     charging_efficiency: float
-    battery_wh: float = 0.0
-    state: str = "idle"
-    tour: Tour | None = None
-    stats: RobotStats = field(default_factory=RobotStats)
-    streets: LegPlanner | None = (
-        None  # closures and crossings (carreta.sim.model.streets); None: plain legs
-    )
-    doors: Doors | None = (
-        None  # vans: doors on their own network (carreta.sim.model.vans); None: order.node
-    )
-    operations: Operations | None = None  # supervision, breakdowns (carreta.sim.model.operations)
-    process: simpy.Process | None = None  # the process of run(), set by the engine
-    command: Tour | ChargeRequest | None = None  # given by the dispatcher, not yet taken up
+    streets: LegPlanning | None = None  # closures and crossings; None: plain legs
+    doors: Doors | None = None  # vans: doors on their own network; None: order.node
+    operations: TourOperations | None = None  # supervision, breakdowns; None: none
+    battery_wh: float = field(init=False)
+    state: RobotState = field(init=False, default=RobotState.IDLE)
+    tour: Tour | None = field(init=False, default=None)
+    stats: RobotStats = field(init=False, default_factory=RobotStats)
+    process: simpy.Process | None = field(init=False, default=None)  # set by start()
+    command: Tour | ChargeRequest | None = field(init=False, default=None)  # not yet taken up
     _inbox: simpy.Event = field(init=False)  # succeeds with the next command
     _state_since: float = field(init=False)
 
@@ -161,8 +237,13 @@ class Robot:
         self.stats.min_battery_wh = self.battery_wh
         self._state_since = self.env.now
 
+    def start(self) -> simpy.Process:
+        """Start this robot's process (:meth:`run`); the interrupts of breakdowns go to it."""
+        self.process = self.env.process(self.run())
+        return self.process
+
     # -- state accounting -------------------------------------------------------------------
-    def _set_state(self, state: str, *, log: bool = True) -> None:
+    def _set_state(self, state: RobotState, *, log: bool = True) -> None:
         now = self.env.now
         clock = _STATE_CLOCKS.get(self.state, "busy_s")
         setattr(self.stats, clock, getattr(self.stats, clock) + now - self._state_since)
@@ -180,7 +261,7 @@ class Robot:
         self.command = command
         self._inbox.succeed(command)
 
-    def set_state(self, state: str) -> None:
+    def set_state(self, state: RobotState) -> None:
         """Enter ``state`` (logged as ``state:<name>``); used by
         :mod:`carreta.sim.model.operations`."""
         self._set_state(state)
@@ -222,7 +303,7 @@ class Robot:
         while True:
             if self.battery_wh < self.spec.battery.recharge_below_wh and self.hub.chargers:
                 yield from self._charge()
-            self._set_state("idle")
+            self._set_state(RobotState.IDLE)
             self._inbox = self.env.event()
             self.dispatcher.robot_idle(self)
             if self._may_top_up():
@@ -243,7 +324,7 @@ class Robot:
         self.tour = tour
         self.stats.tours += 1
         routes = tour.routes or self.tour_routes(tour.orders)
-        self._set_state("loading")
+        self._set_state(RobotState.LOADING)
         for order in tour.orders:
             order.state = OrderState.ON_BOARD
             order.picked_s = env.now
@@ -253,7 +334,7 @@ class Robot:
         for order, route in zip(tour.orders, routes, strict=False):
             route = yield from self._drive(route, "to_stop")
             hub_distance += route.length_m
-            self._set_state("serving")
+            self._set_state(RobotState.SERVING)
             yield env.timeout(self.stop_time_s(order))
             order.state = OrderState.DELIVERED
             order.delivered_s = env.now
@@ -273,7 +354,7 @@ class Robot:
         returns the route driven.
         """
         env, stats = self.env, self.stats
-        self._set_state("driving")
+        self._set_state(RobotState.DRIVING)
         nodes, cum_time_s, drive_s = route.nodes, route.cum_time_s, route.duration_s
         if self.streets is not None:
             route, nodes, cum_time_s = yield from self._plan_leg(route)
@@ -327,10 +408,10 @@ class Robot:
     def _charge(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         assert self.hub.chargers is not None
-        self._set_state("waiting_charger")
+        self._set_state(RobotState.WAITING_CHARGER)
         with self.hub.chargers.request() as request:
             yield request
-            self._set_state("charging")
+            self._set_state(RobotState.CHARGING)
             self.log.add(env.now, "charge_start", robot_id=self.robot_id, value=self.battery_wh)
             power = self._charge_power_w()
             yield env.timeout(charge_time_s(self.battery_wh, self.spec.battery, power))
@@ -356,7 +437,7 @@ class Robot:
             yield request  # free: granted at once
             if self._inbox.triggered:  # a command came in the same instant
                 return
-            self._set_state("charging")
+            self._set_state(RobotState.CHARGING)
             self.log.add(env.now, "top_up_start", robot_id=self.robot_id, value=self.battery_wh)
             power, started = self._charge_power_w(), env.now
             full_s = charge_time_s(self.battery_wh, self.spec.battery, power)
@@ -367,4 +448,4 @@ class Robot:
                     raise
             charged = min(power * (env.now - started) / 3600.0, full_s * power / 3600.0)
             self._book_charge(charged)
-        self._set_state("idle")
+        self._set_state(RobotState.IDLE)

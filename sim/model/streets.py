@@ -1,14 +1,16 @@
-"""Street rules in a run: pedestrian-zone speeds, road-crossing waits and closures.
+"""Street rules in a run: road-crossing waits and time-dependent closures.
 
-:func:`prepare_graph` tags the zones on the run's graph (before routers are built, so robot
-routers cap their speed there); :func:`start_street_rules` gives every robot a
-:class:`LegPlanner` and starts the closure scheduler. With no ``streets`` section neither does
-anything and the run is exactly as before.
+Zones are tagged on the graph when the world is built
+(:func:`carreta.sim.model.world.prepare_graph`, so robot routers cap their speed there);
+:func:`build_street_rules` makes the :class:`LegPlanner` every robot is built with and the
+closure scheduler the engine starts. With no ``streets`` section there is neither and the run
+is exactly as before.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -16,10 +18,9 @@ import numpy as np
 import simpy
 
 from carreta.routing.closures import ClosableRouter
-from carreta.routing.errors import NetworkError, NoRouteError
+from carreta.routing.errors import NoRouteError
 from carreta.routing.router import Route, Router
-from carreta.routing.zones import read_zones, tag_zones, zone_edge_pairs
-from carreta.sim.errors import ScenarioError
+from carreta.routing.zones import zone_edge_pairs
 from carreta.sim.model.closures import ClosureScheduler, ClosureWindow, closure_windows
 from carreta.sim.model.crossings import (
     MajorRoads,
@@ -28,60 +29,22 @@ from carreta.sim.model.crossings import (
     major_roads,
     sample_waits,
 )
-from carreta.sim.model.dispatch import Dispatcher
-from carreta.sim.model.reach import Reach, build_reach
-from carreta.sim.model.records import EventLog, Order
-from carreta.sim.model.robot import Robot
+from carreta.sim.model.records import EventLog, PlannedLeg
+from carreta.sim.model.world import prepare_graph
 from carreta.sim.scenario.models import Scenario
 from carreta.sim.scenario.streets import Crossings, PedestrianZones
 
 __all__ = [
     "LegPlanner",
-    "PlannedLeg",
-    "prepare_graph",
-    "start_street_rules",
-    "start_van_zone_rules",
+    "StreetRules",
+    "build_street_rules",
+    "build_van_zone_rules",
     "van_zone_windows",
 ]
 
 _DAY_S = 86_400.0
 
 logger = logging.getLogger(__name__)
-
-
-def prepare_graph(
-    scenario: Scenario, graph: nx.MultiDiGraph, *, label: str
-) -> tuple[nx.MultiDiGraph, float | None]:
-    """Tag the scenario's pedestrian zones on a copy of ``graph``; return it and the zone speed.
-
-    Returns ``graph`` itself and ``None`` when the scenario has no zones.
-
-    Raises
-    ------
-    ScenarioError
-        If the zones file cannot be read or a zone name is not in it.
-    """
-    zones = scenario.streets.zones
-    if zones is None:
-        return graph, None
-    try:
-        polygons = read_zones(zones.file, name_field=zones.name_field, names=zones.names)
-    except NetworkError as exc:
-        field = "names" if "no zone named" in str(exc) else "file"
-        raise ScenarioError(label, f"streets.zones.{field}", str(exc)) from None
-    tagged = graph.copy()
-    tag_zones(tagged, polygons)
-    return tagged, zones.speed_cap_kph
-
-
-@dataclass(frozen=True)
-class PlannedLeg:
-    """A leg as driven: its route, node path and times with waits, and crossings made."""
-
-    route: Route
-    nodes: np.ndarray
-    cum_time_s: np.ndarray
-    crossings: int
 
 
 class LegPlanner:
@@ -157,29 +120,30 @@ class LegPlanner:
         return 86_400.0 if self.scheduler is None else self.scheduler.until_next_change_s(now_s)
 
 
-def refresh_reach(dispatcher: Dispatcher, orders: list[Order], reasons: list[str]) -> None:
-    """Recompute the dispatcher's reach on the routers' current closures.
+@dataclass(frozen=True)
+class StreetRules:
+    """What :func:`build_street_rules` makes: the planner robots are built with (None: plain
+    legs) and the closure scheduler whose process the engine starts (None: no closures)."""
 
-    Rejection reasons stay those of the open network: a closure lasts a while, it never makes
-    an order unservable for the day (its door is just unreachable until it ends).
-    """
-    fresh = build_reach(dispatcher.robots, orders)
-    dispatcher.reach = Reach(fresh.group_of, fresh.out_s, fresh.round_trip_wh, reasons)
+    planner: LegPlanner | None = None
+    scheduler: ClosureScheduler | None = None
 
 
-def start_street_rules(
+def build_street_rules(
     env: simpy.Environment,
     scenario: Scenario,
     graph: nx.MultiDiGraph,
-    robots: list[Robot],
-    dispatcher: Dispatcher,
-    orders: list[Order],
+    routers: Sequence[Router],
     log: EventLog,
     *,
+    on_change: Callable[[], None],
     rng: np.random.Generator,
     label: str,
-) -> ClosureScheduler | None:
-    """Give robots a :class:`LegPlanner` and start the closure scheduler (if the scenario asks).
+) -> StreetRules:
+    """The leg planner and closure scheduler of the scenario's ``streets`` section.
+
+    ``routers`` are the robots' routers (the closable ones are closed and reopened);
+    ``on_change`` is called after every change of the closures in force.
 
     Raises
     ------
@@ -188,37 +152,31 @@ def start_street_rules(
     """
     streets = scenario.streets
     if streets.crossings is None and not streets.closures:
-        return None
+        return StreetRules()
     windows = closure_windows(graph, streets.closures, scenario.simulation.date, label=label)
     scheduler = None
     if windows:
-        routers = list(
-            {
-                id(r.router): r.router for r in robots if isinstance(r.router, ClosableRouter)
-            }.values()
-        )
-        reasons = list(dispatcher.reach.reasons)
-        scheduler = ClosureScheduler(
-            env, windows, routers, log, on_change=lambda: refresh_reach(dispatcher, orders, reasons)
-        )
-        env.process(scheduler.run())
+        closable = [router for router in _unique(routers) if isinstance(router, ClosableRouter)]
+        scheduler = ClosureScheduler(env, windows, closable, log, on_change=on_change)
     planner = LegPlanner(graph, scheduler=scheduler, crossings=streets.crossings, rng=rng)
-    for robot in robots:
-        robot.streets = planner
     logger.info(
         "street rules: %d closure windows today, crossings %s",
         len(windows),
         streets.crossings is not None,
     )
-    return scheduler
+    return StreetRules(planner, scheduler)
+
+
+def _unique(routers: Sequence[Router]) -> list[Router]:
+    return list({id(router): router for router in routers}.values())
 
 
 def van_zone_windows(zones: PedestrianZones, graph: nx.MultiDiGraph) -> list[ClosureWindow]:
     """Closures keeping vans out of the zones outside their access hours.
 
-    ``graph`` must have its zones tagged (:func:`prepare_graph`). The windows cover the day
-    minus ``zones.van_access``: with the default 06:00-11:00 access, 00:00-06:00 and
-    11:00-24:00.
+    ``graph`` must have its zones tagged (:func:`~carreta.sim.model.world.prepare_graph`).
+    The windows cover the day minus ``zones.van_access``: with the default 06:00-11:00
+    access, 00:00-06:00 and 11:00-24:00.
     """
     pairs = tuple(zone_edge_pairs(graph, zones.names))
     opened = sorted(window.seconds for window in zones.van_access)
@@ -235,33 +193,28 @@ def van_zone_windows(zones: PedestrianZones, graph: nx.MultiDiGraph) -> list[Clo
     ]
 
 
-def start_van_zone_rules(
+def build_van_zone_rules(
     env: simpy.Environment,
     scenario: Scenario,
     graph: nx.MultiDiGraph,
-    vans: list[Robot],
+    routers: Sequence[Router],
     log: EventLog,
     *,
     label: str,
-) -> ClosureScheduler | None:
-    """Keep vans out of the pedestrian zones outside their access hours.
+) -> StreetRules:
+    """Rules keeping vans out of the pedestrian zones outside their access hours.
 
-    ``graph`` is the vans' drive network; the vans' routers must be
-    :class:`~carreta.routing.closures.ClosableRouter` built on it. Each van gets a
-    :class:`LegPlanner` (closures only: vans wait at no crossing), so a van never drives on a
-    zone edge while the zone is closed to it. Does nothing without ``streets.zones`` or vans.
+    ``graph`` is the vans' drive network and ``routers`` the vans' routers on it (the
+    :class:`~carreta.routing.closures.ClosableRouter` ones are closed). Vans built with the
+    planner (closures only: vans wait at no crossing) never drive on a zone edge while the zone
+    is closed to them. Empty without ``streets.zones``.
     """
     zones = scenario.streets.zones
-    if zones is None or not vans:
-        return None
+    if zones is None:
+        return StreetRules()
     tagged, _ = prepare_graph(scenario, graph, label=label)
-    routers = list(
-        {id(v.router): v.router for v in vans if isinstance(v.router, ClosableRouter)}.values()
-    )
+    closable = [router for router in _unique(routers) if isinstance(router, ClosableRouter)]
     windows = van_zone_windows(zones, tagged)
-    scheduler = ClosureScheduler(env, windows, routers, log, on_change=lambda: None)
-    env.process(scheduler.run())
+    scheduler = ClosureScheduler(env, windows, closable, log, on_change=lambda: None)
     planner = LegPlanner(tagged, scheduler=scheduler, crossings=None, rng=np.random.default_rng(0))
-    for van in vans:
-        van.streets = planner
-    return scheduler
+    return StreetRules(planner, scheduler)

@@ -3,12 +3,12 @@
 Plain functions decide where along a leg a robot needs help (:func:`draw_help`) and rewrite the
 leg's timeline with the stops it made (:func:`insert_pauses`); :class:`OperatorPool` is the
 shared resource, a ``simpy.Resource`` that measures how long its operators were held;
-:class:`Supervision` holds one run's pool, its random stream and the help robots received.
+:class:`SupervisionService` holds one run's pool, its random stream and the help robots received.
 
 The model is described in :class:`carreta.sim.scenario.operations.Supervision`. Each help request
 is a stop at a street node of the leg: the robot waits for a free operator, then is helped for the
 drawn duration, then drives on. An operator is held exactly for the duration of the help
-(remote) or for a whole tour (escort); :meth:`Supervision.problems` checks that against the
+(remote) or for a whole tour (escort); :meth:`SupervisionService.problems` checks that against the
 pool's own measurement.
 """
 
@@ -17,24 +17,21 @@ from __future__ import annotations
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import simpy
 from simpy.resources.resource import Release
 
 from carreta.sim.model.records import EventLog
-from carreta.sim.scenario.operations import Supervision as SupervisionSettings
-
-if TYPE_CHECKING:
-    from carreta.sim.model.robot import Robot
+from carreta.sim.model.robot import Robot, RobotState
+from carreta.sim.scenario.operations import Supervision
 
 T = TypeVar("T")
 
 __all__ = [
     "HelpRequest",
-    "OperatorPool",
-    "Supervision",
+    "SupervisionService",
     "draw_help",
     "insert_pauses",
     "lognormal_durations_s",
@@ -52,7 +49,7 @@ class HelpRequest:
     kind: str  # "intervention" or "takeover"
 
 
-def supervised_speed_kph(speed_kph: float, settings: SupervisionSettings) -> float:
+def supervised_speed_kph(speed_kph: float, settings: Supervision) -> float:
     """A robot's speed under ``settings``: capped at the escort's pace in 'escort' mode."""
     if settings.mode == "escort":
         return min(speed_kph, settings.walking_speed_kph)
@@ -97,7 +94,7 @@ def vertex_steps(route_nodes: np.ndarray, leg_nodes: np.ndarray) -> np.ndarray:
 
 
 def draw_help(
-    cum_length_m: np.ndarray, settings: SupervisionSettings, *, rng: np.random.Generator
+    cum_length_m: np.ndarray, settings: Supervision, *, rng: np.random.Generator
 ) -> list[HelpRequest]:
     """Where and for how long a robot needs help along one leg.
 
@@ -197,7 +194,7 @@ class OperatorPool(simpy.Resource):
         return self.held_s + open_s
 
 
-class Supervision:
+class SupervisionService:
     """One run's operators, the help robots ask for, and how long they needed it.
 
     Parameters
@@ -217,7 +214,7 @@ class Supervision:
     def __init__(
         self,
         env: simpy.Environment,
-        settings: SupervisionSettings,
+        settings: Supervision,
         *,
         operators: int,
         rng: np.random.Generator,
@@ -251,15 +248,15 @@ class Supervision:
         stopped = env.now
         self.log.add(env.now, f"help:{request.kind}", robot_id=robot.robot_id, node=node)
         if self.escort:  # the escort is already there
-            robot.set_state("intervention")
+            robot.set_state(RobotState.INTERVENTION)
             yield env.timeout(request.duration_s)
         else:
             with self.pool.request() as claim:
                 if not claim.triggered:  # every operator is busy: wait for one
-                    robot.set_state("waiting_help")
+                    robot.set_state(RobotState.WAITING_HELP)
                     yield claim
                     robot.stats.waiting_help_s += env.now - stopped
-                robot.set_state("intervention")
+                robot.set_state(RobotState.INTERVENTION)
                 self.holding_since[robot.robot_id] = env.now
                 yield env.timeout(request.duration_s)
                 del self.holding_since[robot.robot_id]
@@ -269,7 +266,7 @@ class Supervision:
             robot.stats.takeovers += 1
         else:
             robot.stats.interventions += 1
-        robot.set_state("driving")
+        robot.set_state(RobotState.DRIVING)
         return env.now - stopped
 
     def escorted(
@@ -283,7 +280,7 @@ class Supervision:
         asked = env.now
         with self.pool.request() as claim:
             if not claim.triggered:  # every escort is out: wait for one
-                robot.set_state("waiting_help")
+                robot.set_state(RobotState.WAITING_HELP)
                 yield claim
                 robot.stats.waiting_help_s += env.now - asked
             self.holding_since[robot.robot_id] = env.now

@@ -17,75 +17,25 @@ bounds its day; a diesel van's energy is its fuel, counted in litres per km for 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import simpy
 
-from carreta.routing import Snapper, load_graph
-from carreta.routing.router import Router
 from carreta.sim.errors import ScenarioError
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import BatterySpec
 from carreta.sim.model.records import Doors, EventLog, Leg, Order
-from carreta.sim.model.robot import Hub, Robot, RobotSpec
-from carreta.sim.model.world import HUB_MAX_SNAP_M, World, network_source
+from carreta.sim.model.robot import ChargingHub, Robot, RobotSpec, VehicleKind
+from carreta.sim.model.world import HUB_MAX_SNAP_M, VanNetwork, World
 from carreta.sim.scenario.models import Scenario
 from carreta.sim.scenario.vans import VanType
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["VanNetwork", "build_vans", "load_van_network", "van_doors", "van_spec"]
+__all__ = ["build_vans", "van_doors", "van_spec"]
 
 VAN_RESERVE_FRACTION = 0.05
 """Share of an electric van's battery never planned for use."""
-
-
-@dataclass
-class VanNetwork:
-    """The directed drive network with one router per traffic speed fraction."""
-
-    graph: nx.MultiDiGraph
-    snapper: Snapper
-    node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
-    _routers: dict[float, Router] = field(default_factory=dict)
-
-    def router(self, traffic_speed_fraction: float) -> Router:
-        """The router for vans reaching ``traffic_speed_fraction`` of the streets' speeds."""
-        router = self._routers.get(traffic_speed_fraction)
-        if router is None:
-            graph = self.graph.copy()
-            for _, _, data in graph.edges(data=True):
-                data["speed_kph"] = float(data["speed_kph"]) * traffic_speed_fraction
-                data["travel_time"] = float(data["travel_time"]) / traffic_speed_fraction
-            router = Router(graph, weight="travel_time")
-            self._routers[traffic_speed_fraction] = router
-        return router
-
-    def top_speed_kph(self) -> float:
-        """The highest street speed of the network, km/h (before the traffic fraction)."""
-        return max(float(data["speed_kph"]) for _, _, data in self.graph.edges(data=True))
-
-
-def load_van_network(scenario: Scenario) -> VanNetwork:
-    """Load the scenario's network with the van profile (from carreta.routing's cache when it can).
-
-    Raises
-    ------
-    NetworkError
-        If the network cannot be loaded.
-    """
-    graph = load_graph(
-        network_source(scenario.network),
-        profile="van",
-        simplify=scenario.network.simplify,
-        cache_dir=scenario.network.cache_dir,
-    )
-    node_ids = np.fromiter(graph.nodes, dtype=np.int64, count=len(graph))
-    lons = np.array([data["x"] for _, data in graph.nodes(data=True)], dtype=float)
-    lats = np.array([data["y"] for _, data in graph.nodes(data=True)], dtype=float)
-    return VanNetwork(graph, Snapper(graph), (node_ids, lons, lats))
 
 
 def van_doors(network: VanNetwork, orders: list[Order], van: VanType) -> Doors:
@@ -122,13 +72,15 @@ def van_spec(van: VanType, *, top_speed_kph: float) -> RobotSpec:
         service_time_s=van.parking_search_s + van.service_time_s,
         charge_power_w=None,
         battery=battery,
-        kind="van",
+        kind=VehicleKind.VAN,
         energy_source=van.energy_source,
         fuel_l_per_100km=0.0 if electric else van.fuel_l_per_100km,
     )
 
 
-def _van_hubs(env: simpy.Environment, scenario: Scenario, network: VanNetwork) -> dict[str, Hub]:
+def _van_hubs(
+    env: simpy.Environment, scenario: Scenario, network: VanNetwork
+) -> dict[str, ChargingHub]:
     lons = np.array([hub.lon for hub in scenario.hubs])
     lats = np.array([hub.lat for hub in scenario.hubs])
     snapped = network.snapper.snap(lons, lats)
@@ -141,7 +93,7 @@ def _van_hubs(env: simpy.Environment, scenario: Scenario, network: VanNetwork) -
                 f"hub '{hub.id}' is {snapped.distance_m[i]:.0f} m from the drive network of "
                 f"the vans (limit {HUB_MAX_SNAP_M:.0f} m)",
             )
-        hubs[hub.id] = Hub.create(
+        hubs[hub.id] = ChargingHub.create(
             env,
             hub_id=hub.id,
             node=int(snapped.nodes[i]),
@@ -166,7 +118,7 @@ def build_vans(
 ) -> list[Robot]:
     """The scenario's vans, registered with ``dispatcher``; numbered from ``first_number``.
 
-    The van network is loaded on first use and kept on ``world`` for later runs.
+    The van network is loaded on first use and kept by ``world`` for later runs.
 
     Raises
     ------
@@ -178,9 +130,7 @@ def build_vans(
     groups = [group for group in scenario.fleet.vans if group.count > 0]
     if not groups:
         return []
-    if world.vans is None:
-        world.vans = load_van_network(scenario)
-    network = world.vans
+    network = world.van_network(scenario)
     hubs = _van_hubs(env, scenario, network)
     hub_ids = list(hubs)
     vans: list[Robot] = []

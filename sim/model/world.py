@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 
 from carreta.routing import Snapper, load_graph
 from carreta.routing.closures import ClosableRouter
+from carreta.routing.errors import NetworkError
 from carreta.routing.profile import set_robot_speeds
 from carreta.routing.router import Router
-from carreta.routing.zones import cap_zone_speeds
+from carreta.routing.zones import cap_zone_speeds, read_zones, tag_zones
 from carreta.sim.errors import ScenarioError
 from carreta.sim.scenario.models import NetworkSource, Scenario
-
-if TYPE_CHECKING:
-    from carreta.sim.model.vans import VanNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +38,77 @@ def network_source(network: NetworkSource) -> str | tuple[float, float, float, f
 
 
 @dataclass
+class VanNetwork:
+    """The directed drive network with one router per traffic speed fraction."""
+
+    graph: nx.MultiDiGraph
+    snapper: Snapper
+    node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
+    _routers: dict[float, Router] = field(default_factory=dict)
+
+    def router(self, traffic_speed_fraction: float) -> Router:
+        """The router for vans reaching ``traffic_speed_fraction`` of the streets' speeds."""
+        router = self._routers.get(traffic_speed_fraction)
+        if router is None:
+            graph = self.graph.copy()
+            for _, _, data in graph.edges(data=True):
+                data["speed_kph"] = float(data["speed_kph"]) * traffic_speed_fraction
+                data["travel_time"] = float(data["travel_time"]) / traffic_speed_fraction
+            router = Router(graph, weight="travel_time")
+            self._routers[traffic_speed_fraction] = router
+        return router
+
+    def top_speed_kph(self) -> float:
+        """The highest street speed of the network, km/h (before the traffic fraction)."""
+        return max(float(data["speed_kph"]) for _, _, data in self.graph.edges(data=True))
+
+
+def load_van_network(scenario: Scenario) -> VanNetwork:
+    """Load the scenario's network with the van profile (from the routing cache when it can).
+
+    Raises
+    ------
+    NetworkError
+        If the network cannot be loaded.
+    """
+    graph = load_graph(
+        network_source(scenario.network),
+        profile="van",
+        simplify=scenario.network.simplify,
+        cache_dir=scenario.network.cache_dir,
+    )
+    node_ids = np.fromiter(graph.nodes, dtype=np.int64, count=len(graph))
+    lons = np.array([data["x"] for _, data in graph.nodes(data=True)], dtype=float)
+    lats = np.array([data["y"] for _, data in graph.nodes(data=True)], dtype=float)
+    return VanNetwork(graph, Snapper(graph), (node_ids, lons, lats))
+
+
+def prepare_graph(
+    scenario: Scenario, graph: nx.MultiDiGraph, *, label: str
+) -> tuple[nx.MultiDiGraph, float | None]:
+    """Tag the scenario's pedestrian zones on a copy of ``graph``; return it and the zone speed.
+
+    Returns ``graph`` itself and ``None`` when the scenario has no zones.
+
+    Raises
+    ------
+    ScenarioError
+        If the zones file cannot be read or a zone name is not in it.
+    """
+    zones = scenario.streets.zones
+    if zones is None:
+        return graph, None
+    try:
+        polygons = read_zones(zones.file, name_field=zones.name_field, names=zones.names)
+    except NetworkError as exc:
+        field = "names" if "no zone named" in str(exc) else "file"
+        raise ScenarioError(label, f"streets.zones.{field}", str(exc)) from None
+    tagged = graph.copy()
+    tag_zones(tagged, polygons)
+    return tagged, zones.speed_cap_kph
+
+
+@dataclass
 class World:
     """The street graph with one :class:`Router` per robot speed, a snapper, the hub nodes."""
 
@@ -51,9 +119,24 @@ class World:
     node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
     _routers: dict[float, Router] = field(default_factory=dict)
     zone_speed_kph: float | None = None  # robots' speed cap on edges tagged with a zone
-    vans: VanNetwork | None = (
-        None  # the drive network of vans, loaded on first use (carreta.sim.model.vans)
-    )
+    _vans: VanNetwork | None = None  # the drive network of vans, loaded on first use
+
+    def van_network(self, scenario: Scenario) -> VanNetwork:
+        """The scenario's drive network for vans (loaded on first use, then kept).
+
+        Raises
+        ------
+        NetworkError
+            If the network cannot be loaded with the van profile.
+        """
+        if self._vans is None:
+            self._vans = load_van_network(scenario)
+        return self._vans
+
+    @property
+    def vans(self) -> VanNetwork | None:
+        """The vans' drive network if a run loaded it (:meth:`van_network`), else None."""
+        return self._vans
 
     def router(self, speed_kph: float) -> Router:
         """The router for robots moving at ``speed_kph`` (built on first use, then shared)."""
@@ -96,10 +179,6 @@ def build_world(
             robot_speed_kph=scenario.fleet.robots[0].speed_kph,
             cache_dir=scenario.network.cache_dir,
         )
-    from carreta.sim.model.streets import (
-        prepare_graph,  # carreta.sim.model.streets needs the robot and dispatch modules
-    )
-
     graph, zone_speed_kph = prepare_graph(scenario, graph, label=label)
     snapper = Snapper(graph)
     lons = np.array([hub.lon for hub in scenario.hubs])

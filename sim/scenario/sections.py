@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import Field, model_validator
 
@@ -121,6 +121,11 @@ class NetworkSource(Section):
         return OSM_CREDIT
 
 
+DispatchPolicyName: TypeAlias = Literal["nearest_idle", "batch", "tours"]
+"""The dispatch policies (the registry :data:`carreta.sim.model.policies.POLICIES` implements
+exactly these)."""
+
+
 class Dispatch(Section):
     """How orders are assigned to robots.
 
@@ -135,7 +140,7 @@ class Dispatch(Section):
     nor what its battery can drive.
     """
 
-    policy: Literal["nearest_idle", "batch", "tours"] = Field(
+    policy: DispatchPolicyName = Field(
         default="nearest_idle", description="Dispatch policy (see above)."
     )
     batch_interval_s: Number = Field(

@@ -1,0 +1,117 @@
+"""``tours``: every ``batch_interval_s``, capacitated multi-stop tours with time windows.
+
+Each waiting order goes to the nearest hub with idle robots, and each hub plans tours for its
+idle robots (:mod:`carreta.sim.model.tours`: insertion then local search). Large rounds are cut
+into angular sectors around the hub (cluster first, route second).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from carreta.sim.model.dispatch import Dispatcher
+from carreta.sim.model.records import Order
+from carreta.sim.model.robot import Robot
+from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours
+from carreta.sim.scenario.models import Dispatch
+
+__all__ = ["Tours"]
+
+_SECTOR_ORDERS = 150  # orders planned together in one tour-planning problem
+
+
+@dataclass
+class Tours:
+    """The ``tours`` policy (see the module docstring)."""
+
+    settings: Dispatch
+    event_driven: ClassVar[bool] = False
+
+    def assign(self, dispatcher: Dispatcher) -> None:
+        """Split the most urgent waiting orders between the idle robot groups, plan each."""
+        robots = dispatcher.idle_robots()
+        if not robots or not dispatcher.waiting:
+            return
+        capacity = sum(min(r.spec.parcel_slots, self.settings.max_stops_per_tour) for r in robots)
+        orders = heapq.nsmallest(
+            capacity, dispatcher.waiting.values(), key=lambda order: order.due_s
+        )
+        groups: dict[tuple[str, str], list[Robot]] = {}
+        for robot in robots:  # robots of one type at one hub share a router and a depot
+            groups.setdefault((robot.hub.hub_id, robot.spec.type_name), []).append(robot)
+        keys = list(groups)
+        times = np.full((len(keys), len(orders)), np.inf)
+        for g, key in enumerate(keys):
+            lead = groups[key][0]
+            out = lead.router.tree(lead.hub.node)
+            nodes = lead.router.index_of([lead.door_node(order) for order in orders])
+            carried = np.array([order.weight_kg <= lead.spec.payload_kg for order in orders])
+            times[g] = np.where(carried, out.duration_s[nodes], np.inf)
+        nearest = np.argmin(times, axis=0)
+        for g, key in enumerate(keys):
+            mine = [o for k, o in enumerate(orders) if nearest[k] == g and np.isfinite(times[g, k])]
+            if mine:
+                self._plan_hub(dispatcher, groups[key], mine)
+
+    def _plan_hub(self, dispatcher: Dispatcher, robots: list[Robot], orders: list[Order]) -> None:
+        """Tours for idle robots of one type at one hub over ``orders``; send them.
+
+        Large rounds are cut into angular sectors around the hub of at most
+        ``_SECTOR_ORDERS`` orders, each with its share of the robots (cluster first, route
+        second), so a round's cost grows linearly with the fleet.
+        """
+        lead = robots[0]
+        if len(orders) <= _SECTOR_ORDERS:
+            self._plan_sector(dispatcher, robots, orders)
+            return
+        hub_lon, hub_lat = lead.hub.lonlat
+        angles = np.arctan2([o.lat - hub_lat for o in orders], [o.lon - hub_lon for o in orders])
+        by_angle = [orders[k] for k in np.argsort(angles, kind="stable")]
+        sectors = -(-len(orders) // _SECTOR_ORDERS)
+        for k in range(sectors):
+            part = by_angle[k * len(by_angle) // sectors : (k + 1) * len(by_angle) // sectors]
+            crew = robots[k * len(robots) // sectors : (k + 1) * len(robots) // sectors]
+            if part and crew:
+                self._plan_sector(dispatcher, crew, part)
+
+    def _plan_sector(
+        self, dispatcher: Dispatcher, robots: list[Robot], orders: list[Order]
+    ) -> None:
+        lead = robots[0]
+        nodes = [lead.hub.node, *(lead.door_node(order) for order in orders)]
+        problem = TourProblem(
+            travel_s=lead.router.matrix(nodes, nodes),
+            due_s=np.array([order.due_s for order in orders]),
+            weight_kg=np.array([order.weight_kg for order in orders]),
+            now_s=dispatcher.env.now,
+            load_time_per_parcel_s=lead.hub.loading_time_per_parcel_s,
+            service_time_s=lead.spec.service_time_s,
+        )
+        vehicles = [self._vehicle(robot) for robot in robots]
+        tours = plan_tours(problem, vehicles, iterations=self.settings.local_search_iterations)
+        for robot, stops in zip(robots, tours, strict=True):
+            chosen = [orders[k] for k in stops]
+            routes = None
+            while chosen:
+                routes = dispatcher.affordable(robot, chosen)
+                if routes is not None:
+                    break
+                chosen = chosen[:-1]  # the estimate was optimistic: drop the last stop
+            if routes is not None:
+                dispatcher.send(robot, chosen, routes)
+            else:
+                dispatcher.charge_if_short(robot, orders)
+
+    def _vehicle(self, robot: Robot) -> Vehicle:
+        battery = robot.spec.battery
+        usable_wh = max(robot.battery_wh - battery.reserve_wh, 0.0)
+        wh_per_s = battery.consumption_wh_per_km * robot.spec.speed_kph / 3600.0
+        return Vehicle(
+            max_stops=min(robot.spec.parcel_slots, self.settings.max_stops_per_tour),
+            payload_kg=robot.spec.payload_kg,
+            drive_budget_s=usable_wh / wh_per_s if wh_per_s > 0 else float("inf"),  # diesel
+        )
