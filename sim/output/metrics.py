@@ -14,6 +14,7 @@ import pandas as pd
 
 from carreta.sim.model.engine import SimulationResult
 from carreta.sim.model.records import OrderState
+from carreta.sim.model.robot import VehicleKind
 from carreta.sim.output.operations_kpis import OPERATIONS_KPI_DESCRIPTIONS, operations_kpis
 from carreta.sim.scenario.models import Scenario
 
@@ -126,7 +127,7 @@ def robots_table(result: SimulationResult) -> pd.DataFrame:
                 "deliveries": stats.deliveries,
                 "crossings": stats.crossings,
                 "utilisation": stats.busy_s / duration if duration > 0 else 0.0,
-                "kind": robot.spec.kind,
+                "kind": robot.spec.kind.value,
                 "energy_source": robot.spec.energy_source,
                 "fuel_l": stats.distance_m / 1000.0 * robot.spec.fuel_l_per_100km / 100.0,
                 "interventions": stats.interventions,
@@ -195,7 +196,7 @@ def compute_kpis(
     lead_min = delivered["lead_time_s"].to_numpy(float) / 60.0
     fleet = robots
     if "kind" in robots:  # robot KPIs are about robots; energy counts electric vans too
-        robots = robots[robots["kind"] == "robot"]
+        robots = robots[robots["kind"] == VehicleKind.ROBOT.value]
     robot_km = float(robots["distance_km"].sum())
     energy_kwh = float(fleet["drive_energy_wh"].sum()) / 1000.0 / charging_efficiency
     n_delivered = len(delivered)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from carreta.sim.model.records import OrderState
+from carreta.sim.model.robot import VehicleKind
 from carreta.sim.output.costs import FleetDay, co2e_kg, day_costs
 from carreta.sim.scenario.models import Scenario
 
@@ -57,7 +58,11 @@ def operations_kpis(
     orders: pd.DataFrame, robots: pd.DataFrame, scenario: Scenario, *, duration_s: float
 ) -> dict[str, float | int]:
     """The KPIs of :data:`OPERATIONS_KPI_DESCRIPTIONS` from the order and robot tables."""
-    is_van = robots["kind"] == "van" if "kind" in robots else pd.Series(False, robots.index)
+    is_van = (
+        robots["kind"] == VehicleKind.VAN.value
+        if "kind" in robots
+        else pd.Series(False, robots.index)
+    )
     vans, fleet = robots[is_van], robots[~is_van]
     supervision = scenario.operations.supervision
     operators = supervision.operator_count(len(fleet))

@@ -29,10 +29,12 @@ import yaml
 from carreta.routing import load_graph
 from carreta.routing.errors import NetworkError
 from carreta.sim.errors import RunDirError
+from carreta.sim.model.robot import BUSY_STATES as _BUSY
+from carreta.sim.model.robot import RobotState
 from carreta.sim.scenario.sections import OSM_CREDIT
 
 __all__ = [
-    "Hub",
+    "HubPoint",
     "Run",
     "RunDirError",
     "StreetLines",
@@ -44,19 +46,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: States a robot can be in (the ``state:<name>`` events), in display order. Operations add
-#: waiting_help and intervention (carreta.sim.model.supervision), broken, towed and repair
-# (carreta.sim.model.breakdowns).
-ROBOT_STATES = (
-    "idle", "loading", "driving", "serving", "waiting_help", "intervention",
-    "waiting_charger", "charging", "broken", "towed", "repair",
-)  # fmt: skip
+#: States a robot can be in (the ``state:<name>`` events), in display order: the values of the
+#: model's :class:`~carreta.sim.model.robot.RobotState`.
+ROBOT_STATES: tuple[str, ...] = tuple(state.value for state in RobotState)
 #: States of a robot on a tour.
-BUSY_STATES = ("loading", "driving", "serving", "waiting_help", "intervention")
+BUSY_STATES: tuple[str, ...] = tuple(state.value for state in _BUSY)
 
 
 @dataclass(frozen=True)
-class Hub:
+class HubPoint:
     """A hub of the run's scenario (degrees WGS 84)."""
 
     hub_id: str
@@ -78,7 +76,7 @@ class Run:
     start_s: float
     end_s: float
     time_window_min: float | None
-    hubs: list[Hub]
+    hubs: list[HubPoint]
     orders: pd.DataFrame
     robots: pd.DataFrame
     legs: pd.DataFrame
@@ -116,10 +114,10 @@ def _read_scenario(path: Path) -> dict[str, Any]:
     return data
 
 
-def _hubs(scenario: dict[str, Any], path: Path) -> list[Hub]:
+def _hubs(scenario: dict[str, Any], path: Path) -> list[HubPoint]:
     try:
         return [
-            Hub(str(hub["id"]), float(hub["lon"]), float(hub["lat"]))
+            HubPoint(str(hub["id"]), float(hub["lon"]), float(hub["lat"]))
             for hub in scenario.get("hubs") or []
         ]
     except (KeyError, TypeError, ValueError) as error:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from scipy import stats
 
+from carreta.sim.model.robot import RobotState
 from carreta.sim.output.rundir import ROBOT_STATES, Run
 from carreta.sim.output.timeline import orders_over_time, robots_over_time
 
@@ -31,31 +32,31 @@ logger = logging.getLogger(__name__)
 
 DPI = 150
 #: One colour per robot state, shared by the charts and the HTML replay.
-STATE_COLOURS = {
-    "idle": "#9e9e9e",
-    "loading": "#8e44ad",
-    "driving": "#1f77b4",
-    "serving": "#2ca02c",
-    "waiting_help": "#d62728",
-    "intervention": "#f7b6d2",
-    "waiting_charger": "#ff7f0e",
-    "charging": "#e6b800",
-    "broken": "#000000",
-    "towed": "#8c564b",
-    "repair": "#c49c94",
+STATE_COLOURS: dict[str, str] = {
+    RobotState.IDLE: "#9e9e9e",
+    RobotState.LOADING: "#8e44ad",
+    RobotState.DRIVING: "#1f77b4",
+    RobotState.SERVING: "#2ca02c",
+    RobotState.WAITING_HELP: "#d62728",
+    RobotState.INTERVENTION: "#f7b6d2",
+    RobotState.WAITING_CHARGER: "#ff7f0e",
+    RobotState.CHARGING: "#e6b800",
+    RobotState.BROKEN: "#000000",
+    RobotState.TOWED: "#8c564b",
+    RobotState.REPAIR: "#c49c94",
 }
-STATE_LABELS = {
-    "idle": "idle at hub",
-    "loading": "loading",
-    "driving": "driving",
-    "serving": "serving a door",
-    "waiting_help": "stopped, waiting for help",
-    "intervention": "being helped (operator)",
-    "waiting_charger": "waiting for a charger",
-    "charging": "charging",
-    "broken": "broken down",
-    "towed": "towed",
-    "repair": "in repair",
+STATE_LABELS: dict[str, str] = {
+    RobotState.IDLE: "idle at hub",
+    RobotState.LOADING: "loading",
+    RobotState.DRIVING: "driving",
+    RobotState.SERVING: "serving a door",
+    RobotState.WAITING_HELP: "stopped, waiting for help",
+    RobotState.INTERVENTION: "being helped (operator)",
+    RobotState.WAITING_CHARGER: "waiting for a charger",
+    RobotState.CHARGING: "charging",
+    RobotState.BROKEN: "broken down",
+    RobotState.TOWED: "towed",
+    RobotState.REPAIR: "in repair",
 }
 
 
