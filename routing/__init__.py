@@ -5,21 +5,33 @@ metres, ``travel_time`` in seconds, ``speed_kph``); :class:`Router` compiles it 
 (CSR, contraction hierarchies with numba) for many fast, exact queries, checked against networkx
 in the tests. Pure graph code (networkx, OSMnx, numpy, scipy): it never imports
 :mod:`carreta.sim` or SimPy.
+
+Names are imported on first use (PEP 562): importing a light submodule such as
+:mod:`carreta.routing.errors` or :mod:`carreta.routing.files` does not load OSMnx, so the command
+line starts fast.
 """
 
 from __future__ import annotations
 
-from carreta.routing.errors import (
-    CarretaError,
-    NetworkError,
-    NoRouteError,
-    SnapError,
-    UnknownNodeError,
-)
-from carreta.routing.network import load_graph
-from carreta.routing.profile import NetworkReport, apply_profile, graph_report
-from carreta.routing.router import Route, Router
-from carreta.routing.snap import Snapper, SnapResult
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "CarretaError": "carreta.routing.errors",
+    "NetworkError": "carreta.routing.errors",
+    "NoRouteError": "carreta.routing.errors",
+    "SnapError": "carreta.routing.errors",
+    "UnknownNodeError": "carreta.routing.errors",
+    "load_graph": "carreta.routing.network",
+    "NetworkReport": "carreta.routing.profile",
+    "apply_profile": "carreta.routing.profile",
+    "graph_report": "carreta.routing.profile",
+    "Route": "carreta.routing.router",
+    "Router": "carreta.routing.router",
+    "Snapper": "carreta.routing.snap",
+    "SnapResult": "carreta.routing.snap",
+}
 
 __all__ = [
     "CarretaError",
@@ -36,3 +48,31 @@ __all__ = [
     "graph_report",
     "load_graph",
 ]
+
+if TYPE_CHECKING:
+    from carreta.routing.errors import (
+        CarretaError,
+        NetworkError,
+        NoRouteError,
+        SnapError,
+        UnknownNodeError,
+    )
+    from carreta.routing.network import load_graph
+    from carreta.routing.profile import NetworkReport, apply_profile, graph_report
+    from carreta.routing.router import Route, Router
+    from carreta.routing.snap import Snapper, SnapResult
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use."""
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'carreta.routing' has no attribute {name!r}") from None
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

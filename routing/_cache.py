@@ -1,11 +1,12 @@
-"""On-disk cache helpers for street networks: cache folder, keys, atomic writes, OSMnx settings.
+"""On-disk cache helpers for street networks: cache folder, keys, pickled graphs, OSMnx settings.
 
 Nothing here keeps state between calls. The cache folder is always passed in explicitly; the only
 place that reads the environment is :func:`default_cache_dir`.
 
-Cache files are written atomically (a temporary sibling file, then :func:`os.replace`), so a run
-that is killed half-way never leaves a truncated file under the final name, and two processes that
-fill the same entry at once each write a complete file.
+Cache files are written atomically (:func:`carreta.routing.files.write_file_atomic`: a temporary
+sibling file, then :func:`os.replace`), so a run that is killed half-way never leaves a truncated
+file under the final name, and two processes that fill the same entry at once each write a
+complete file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import logging
 import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +24,7 @@ import networkx as nx
 import osmnx as ox
 
 from carreta.routing.errors import NetworkError
+from carreta.routing.files import write_file_atomic
 
 __all__ = [
     "CACHE_ENV_VAR",
@@ -32,7 +33,6 @@ __all__ = [
     "file_sha256",
     "load_or_build_pickle",
     "osmnx_http_cache",
-    "write_atomic",
 ]
 
 logger = logging.getLogger(__name__)
@@ -108,35 +108,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write a file through a temporary sibling and rename it into place.
-
-    Parameters
-    ----------
-    path
-        Final file path; its folder is created if needed.
-    write
-        Called with the temporary path; must write the complete file there.
-
-    Raises
-    ------
-    OSError
-        If the folder cannot be created or the file cannot be written. The temporary file is
-        removed in every case.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    os.close(handle)
-    temporary = Path(temporary_name)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def _dump_pickle(graph: nx.MultiDiGraph, path: Path) -> None:
     with path.open("wb") as stream:
         pickle.dump(graph, stream, protocol=pickle.HIGHEST_PROTOCOL)
@@ -176,7 +147,7 @@ def load_or_build_pickle(
             logger.warning("ignoring cache file %s: it does not hold a MultiDiGraph", path)
     graph = build()
     try:
-        write_atomic(path, lambda temporary: _dump_pickle(graph, temporary))
+        write_file_atomic(path, lambda temporary: _dump_pickle(graph, temporary))
     except OSError as exc:
         logger.warning("could not write cache file %s (%s)", path, exc)
     return graph, False

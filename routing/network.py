@@ -34,9 +34,9 @@ from carreta.routing._cache import (
     file_sha256,
     load_or_build_pickle,
     osmnx_http_cache,
-    write_atomic,
 )
 from carreta.routing.errors import NetworkError
+from carreta.routing.files import write_file_atomic
 from carreta.routing.gis import GIS_SUFFIXES, load_gis_graph
 from carreta.routing.profile import (
     NetworkReport,
@@ -252,7 +252,7 @@ def _download(
         raise NetworkError(f"cannot use {label} as a street network ({_one_line(exc)})") from exc
 
     try:
-        write_atomic(cached, lambda temporary: ox.save_graphml(graph, temporary))
+        write_file_atomic(cached, lambda temporary: ox.save_graphml(graph, temporary))
     except OSError as exc:
         logger.warning("could not write cache file %s (%s)", cached, exc)
     return graph

@@ -9,6 +9,6 @@ Subpackages, in import order (each may import only those above it, and :mod:`car
 - :mod:`carreta.sim.viz` and :mod:`carreta.sim.sweep` — plots and replay; parameter sweeps;
 - :mod:`carreta.sim.cli` — the ``carreta`` command line.
 
-:mod:`carreta.sim.errors` (the user-error family) and :mod:`carreta.sim.files` (atomic writes)
-sit below them all. This module imports nothing, so ``carreta --version`` stays fast.
+:mod:`carreta.sim.errors` (the user-error family) sits below them all; atomic file writes are
+:mod:`carreta.routing.files`. This module imports nothing, so ``carreta --version`` stays fast.
 """

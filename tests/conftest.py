@@ -3,7 +3,12 @@
 - ``shared_data``: the project's read-only data folder ``../shared/data`` (never copied here).
 - ``tiny_graph``: a six-node street graph built in code, for fast unit tests.
 - ``tiny_osm``: a seven-node OSM XML file written to ``tmp_path``, for fast loading tests.
-- ``carreta_cache_dir``: one temporary cache folder for the session.
+- ``grid_graph`` / ``grid_scenario`` / ``grid_world``: a 6 x 6 street grid built in code, shaped
+  like an OSMnx graph, a valid scenario on it and its world (``tests/synthetic.py``), for fast
+  tests of the simulation engine.
+- ``carreta_cache_dir``: one temporary network cache for the session, shared by the pytest-xdist
+  workers of one run; ``$CARRETA_CACHE_DIR`` points at it for the whole session, so nothing
+  (sweeps, notebooks, subprocesses) reads or fills the user's ``~/.cache/carreta``.
 - ``montpellier_robot`` / ``montpellier_van``: the real Montpellier extract, profiled, loaded
   once per session. They are shared: tests must not modify them (copy first).
 - ``tiny_run_dir``: a run directory of ``scenarios/tiny.yaml`` (real streets), simulated once per
@@ -11,15 +16,27 @@
 - ``tiny`` / ``world``: the ``scenarios/tiny.yaml`` scenario (with the session's cache folder) and
   its street graph, routers and hubs, built once per test module.
 
+Tests that use the real Montpellier data (the fixtures above or ``../shared/data`` directly) are
+marked ``slow``: ``pytest -m "not slow"`` is the fast run, loading no real street network.
+Collection fails for a test that uses a real-data fixture without the mark.
+
+Tests write only below ``tmp_path`` / ``tmp_path_factory`` (never into the checkout), so the
+suite runs in parallel (``pytest -n auto``). Hypothesis keeps no example database (it would be
+written into the checkout); a failure prints the ``@reproduce_failure`` blob instead.
+
 Add new shared fixtures here with a one-line description above.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import hypothesis
 import networkx as nx
 import pytest
 from shapely.geometry import LineString
@@ -34,6 +51,93 @@ TINY_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MONTPELLIER_OSM = SHARED_DATA / "osm" / "montpellier_drive_2024-10-30.osm.bz2"
+
+#: Fixtures that read the real Montpellier data: a test using one must be marked ``slow``.
+REAL_DATA_FIXTURES = frozenset(
+    {
+        "shared_data",
+        "montpellier_osm",
+        "montpellier_robot",
+        "montpellier_van",
+        "tiny_run_dir",
+        "tiny",
+        "world",
+    }
+)
+
+# No example database: Hypothesis would write it into the checkout (.hypothesis/).
+hypothesis.settings.register_profile("carreta", database=None, print_blob=True)
+hypothesis.settings.load_profile("carreta")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse a test that uses a real-data fixture without the ``slow`` mark, so
+    ``pytest -m "not slow"`` stays fast."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if REAL_DATA_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use the real Montpellier data (fixtures "
+            f"{', '.join(sorted(REAL_DATA_FIXTURES))}) but are not marked "
+            f"@pytest.mark.slow: {', '.join(unmarked)}"
+        )
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota (containers)."""
+    counts = [len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()]
+    quota_files = [  # cgroup v2: "<quota> <period>"; v1: two files
+        ("/sys/fs/cgroup/cpu.max", None),
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+    ]
+    for quota_file, period_file in quota_files:
+        try:
+            fields = Path(quota_file).read_text().split()
+            if period_file is not None:
+                fields.append(Path(period_file).read_text().strip())
+        except OSError:
+            continue
+        if len(fields) == 2 and fields[0] not in ("max", "-1"):
+            counts.append(math.ceil(int(fields[0]) / int(fields[1])))
+        break
+    return max(1, min(count for count in counts if count))
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: no error without the plugin
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``pytest -n auto`` starts one worker per usable CPU (:func:`usable_cpus`), not one per
+    physical core of the host, which a container may not have; ``-n logical`` and
+    ``$PYTEST_XDIST_AUTO_NUM_WORKERS`` keep pytest-xdist's own rules."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.option.numprocesses == "logical":
+        return None
+    return usable_cpus()
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` across processes (the pytest-xdist workers).
+
+    A session fixture that fills the shared network cache takes it, so one worker parses the
+    Montpellier extract while the others wait for the cached file instead of parsing it too.
+    Without ``fcntl`` (Windows) there is no lock: the cache's atomic writes keep it correct,
+    only slower.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -126,10 +230,22 @@ def tiny_osm(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def carreta_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache folder shared by every test of the session (never the user's ~/.cache)."""
-    return tmp_path_factory.mktemp("carreta-cache")
+@pytest.fixture(scope="session", autouse=True)
+def carreta_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache folder shared by every test of the session (never the user's ~/.cache).
+
+    Under pytest-xdist it is shared by the workers of the run (each worker has its own
+    ``basetemp`` below a common parent); cache files are written atomically, so workers filling
+    it at once each see a complete file. ``$CARRETA_CACHE_DIR`` names it for the session.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.getbasetemp().parent / "carreta-cache"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("carreta-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARRETA_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
@@ -142,13 +258,15 @@ def montpellier_osm(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def montpellier_robot(montpellier_osm: Path, carreta_cache_dir: Path) -> nx.MultiDiGraph:
     """The Montpellier extract with the robot profile (shared: do not modify)."""
-    return load_graph(montpellier_osm, profile="robot", cache_dir=carreta_cache_dir)
+    with exclusive(carreta_cache_dir / "montpellier.lock"):
+        return load_graph(montpellier_osm, profile="robot", cache_dir=carreta_cache_dir)
 
 
 @pytest.fixture(scope="session")
 def montpellier_van(montpellier_osm: Path, carreta_cache_dir: Path) -> nx.MultiDiGraph:
     """The Montpellier extract with the van profile (shared: do not modify)."""
-    return load_graph(montpellier_osm, profile="van", cache_dir=carreta_cache_dir)
+    with exclusive(carreta_cache_dir / "montpellier.lock"):
+        return load_graph(montpellier_osm, profile="van", cache_dir=carreta_cache_dir)
 
 
 @pytest.fixture(scope="session")
@@ -157,11 +275,14 @@ def tiny_run_dir(
 ) -> Path:
     """``scenarios/tiny.yaml`` simulated once and written as a run directory (read-only)."""
     from carreta.sim.model.engine import simulate
+    from carreta.sim.model.world import build_world
     from carreta.sim.output.results import write_run
     from carreta.sim.scenario.models import load_scenario
 
     scenario = load_scenario(TINY_SCENARIO, overrides={"network.cache_dir": str(carreta_cache_dir)})
-    result = simulate(scenario, label=str(TINY_SCENARIO))
+    with exclusive(carreta_cache_dir / "montpellier.lock"):
+        world = build_world(scenario, label=str(TINY_SCENARIO))
+    result = simulate(scenario, world=world, label=str(TINY_SCENARIO))
     return write_run(result, tmp_path_factory.mktemp("runs") / "tiny", command=["pytest"])
 
 
@@ -174,9 +295,44 @@ def tiny(carreta_cache_dir: Path) -> Scenario:
 
 
 @pytest.fixture(scope="module")
-def world(tiny: Scenario) -> World:
+def world(tiny: Scenario, carreta_cache_dir: Path) -> World:
     """Street graph, routers and hubs of the tiny scenario, built once for the module (vans load
     theirs on first use)."""
     from carreta.sim.model.world import build_world
 
-    return build_world(tiny)
+    with exclusive(carreta_cache_dir / "montpellier.lock"):
+        return build_world(tiny)
+
+
+@pytest.fixture(scope="session")
+def grid_graphml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic street grid (``tests/synthetic.py``) saved as GraphML, once per session."""
+    from synthetic import write_grid_graphml
+
+    return write_grid_graphml(tmp_path_factory.mktemp("grid"))
+
+
+@pytest.fixture
+def grid_graph() -> nx.MultiDiGraph:
+    """A 6 x 6 street grid near the Comédie, 120 m blocks, as OSMnx builds graphs (EPSG:4326;
+    ``length``, ``highway``, ``oneway``, ``speed_kph``, ``travel_time``); a fresh copy."""
+    from synthetic import grid_graph
+
+    return grid_graph()
+
+
+@pytest.fixture(scope="module")
+def grid_scenario(grid_graphml: Path, carreta_cache_dir: Path) -> Scenario:
+    """A valid scenario on the grid: 3 robots, ~30 orders from 09:00 to 11:00, 'tours'."""
+    from synthetic import grid_scenario
+
+    return grid_scenario(grid_graphml, carreta_cache_dir)
+
+
+@pytest.fixture(scope="module")
+def grid_world(grid_scenario: Scenario) -> World:
+    """The grid's world (robot profile, routers, the hub), built in memory once per module.
+    Shared: scenarios with the same hubs and zones may use it, nobody may modify it."""
+    from synthetic import grid_world
+
+    return grid_world(grid_scenario)

@@ -42,6 +42,7 @@ def assert_one_line_error(stderr: str, *fragments: str) -> None:
 # -- info and route -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_info_prints_the_report(
     montpellier_osm: Path, montpellier_robot: nx.MultiDiGraph, carreta_cache_dir: Path
 ) -> None:
@@ -69,6 +70,7 @@ def test_info_profile_and_no_simplify(tiny_osm: Path, tmp_path: Path) -> None:
     assert "nodes      7\n" in full.stdout
 
 
+@pytest.mark.slow
 def test_route_matches_networkx(
     montpellier_osm: Path, montpellier_robot: nx.MultiDiGraph, carreta_cache_dir: Path
 ) -> None:
@@ -92,6 +94,7 @@ def test_route_matches_networkx(
     assert int(lines["nodes"]) >= 2
 
 
+@pytest.mark.slow
 def test_route_far_point_is_a_user_error(
     montpellier_osm: Path, carreta_cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -39,6 +39,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory, carreta_cache_dir: Path) 
     return runs
 
 
+@pytest.mark.slow
 def test_a_run_writes_every_table(two_runs: list[Path]) -> None:
     run = two_runs[0]
     expected = {
@@ -57,12 +58,14 @@ def test_a_run_writes_every_table(two_runs: list[Path]) -> None:
     assert not any(path.name.startswith(".") for path in run.parent.iterdir())  # no temp left
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_kpis_and_orders(two_runs: list[Path]) -> None:
     first, second = two_runs
     for name in ("kpis.json", "orders.parquet", "robots.parquet", "events.parquet"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_golden_kpis(two_runs: list[Path]) -> None:
     """The tiny scenario reproduces its saved KPIs exactly.
 
@@ -76,6 +79,7 @@ def test_golden_kpis(two_runs: list[Path]) -> None:
     assert kpis == json.loads(GOLDEN.read_text("utf-8"))
 
 
+@pytest.mark.slow
 def test_an_existing_results_folder_is_never_overwritten(
     two_runs: list[Path], carreta_cache_dir: Path
 ) -> None:
@@ -88,6 +92,7 @@ def test_an_existing_results_folder_is_never_overwritten(
     assert {path.name: path.read_bytes() for path in run.iterdir()} == before
 
 
+@pytest.mark.slow
 def test_seed_option_changes_the_demand(tmp_path: Path, carreta_cache_dir: Path) -> None:
     done = carreta(
         "run", str(TINY), "--out", str(tmp_path / "s3"), "--seed", "3", cache=carreta_cache_dir

@@ -26,6 +26,7 @@ def city(carreta_cache_dir: Path) -> nx.MultiDiGraph:
     return load_graph(STREETS, profile="robot", cache_dir=carreta_cache_dir)
 
 
+@pytest.mark.slow
 def test_closed_routes_are_exact_and_caches_never_stale(city: nx.MultiDiGraph) -> None:
     router = ClosableRouter(city)
     names = ["Rue de la Loge", "Grand Rue Jean Moulin", "Boulevard du Jeu de Paume"]
@@ -136,6 +137,7 @@ def test_crossing_is_going_straight_over_a_major_road(tiny_graph: nx.MultiDiGrap
     assert crossing_nodes(router, roads, np.array([4, 1, 2])).tolist() == []
 
 
+@pytest.mark.slow
 def test_city_network_is_cached_like_osm_files(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

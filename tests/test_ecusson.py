@@ -16,6 +16,8 @@ from carreta.routing.errors import NoRouteError
 from carreta.routing.gis import gis_report
 from carreta.routing.zones import ZONE_ATTRIBUTE, read_zones, tag_zones, zone_edge_pairs
 
+pytestmark = pytest.mark.slow
+
 MONTPELLIER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "montpellier"
 STREETS = MONTPELLIER / "VilleMTP_MTP_FilaireVoies.zip"
 ZONES = MONTPELLIER / "VilleMTP_MTP_ZonePietonne.geojson"

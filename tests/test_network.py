@@ -133,6 +133,7 @@ def test_graph_report_without_profile(tiny_graph: nx.MultiDiGraph) -> None:
     assert (report.profile, report.nodes, report.edges, report.dropped_nodes) == ("none", 6, 12, 0)
 
 
+@pytest.mark.slow
 def test_montpellier_reports_are_consistent(
     montpellier_robot: nx.MultiDiGraph, montpellier_van: nx.MultiDiGraph
 ) -> None:
@@ -162,6 +163,7 @@ def _forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ox, "graph_from_xml", fail)
 
 
+@pytest.mark.slow
 def test_cache_hit_skips_parsing_and_is_equal(
     montpellier_osm: Path,
     montpellier_robot: nx.MultiDiGraph,
@@ -172,7 +174,16 @@ def test_cache_hit_skips_parsing_and_is_equal(
     again = load_graph(montpellier_osm, profile="robot", cache_dir=carreta_cache_dir)
     assert _edge_set(again) == _edge_set(montpellier_robot)
     assert graph_report(again) == graph_report(montpellier_robot)
-    assert not list(carreta_cache_dir.rglob("*.tmp")), "atomic writes leave no temporary file"
+
+
+def test_cache_writes_leave_no_temporary_file(tiny_osm: Path, tmp_path: Path) -> None:
+    """Cache files are written atomically: a temporary sibling, then a rename. (Checked in a
+    cache of its own: the session's cache is shared with parallel workers that may be writing.)"""
+    load_graph(tiny_osm, profile="robot", cache_dir=tmp_path / "cache")
+    load_graph(tiny_osm, profile="van", cache_dir=tmp_path / "cache")
+    written = [path for path in (tmp_path / "cache").rglob("*") if path.is_file()]
+    assert len(written) == 3  # the parsed file and the two profiled graphs
+    assert not [path for path in written if path.name.endswith(".tmp")]
 
 
 def test_other_profile_reuses_the_parsed_file(

@@ -57,12 +57,15 @@ def _text(notebook: nbformat.NotebookNode) -> str:
 
 
 @pytest.fixture
-def shared_cache(monkeypatch: pytest.MonkeyPatch, carreta_cache_dir: Path) -> Path:
-    """Kernels inherit the environment: they use the session's network cache."""
+def shared_cache(monkeypatch: pytest.MonkeyPatch, carreta_cache_dir: Path, tmp_path: Path) -> Path:
+    """Kernels inherit the environment: they use the session's network cache, and the folders
+    the notebooks make with ``tempfile`` go below the test's ``tmp_path``."""
     monkeypatch.setenv("CARRETA_CACHE_DIR", str(carreta_cache_dir))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     return carreta_cache_dir
 
 
+@pytest.mark.slow
 def test_quickstart_runs_and_writes_a_run(tmp_path: Path, shared_cache: Path) -> None:
     out = tmp_path / "quickstart-run"
     notebook = execute(
@@ -73,6 +76,7 @@ def test_quickstart_runs_and_writes_a_run(tmp_path: Path, shared_cache: Path) ->
     assert "orders delivered" in text and "kpis.json" in text
 
 
+@pytest.mark.slow
 def test_explore_a_run_reads_tables_maps_districts_hours(
     tiny_run_dir: Path, shared_cache: Path
 ) -> None:
@@ -90,6 +94,7 @@ def test_explore_a_run_reads_tables_maps_districts_hours(
     assert sorted(p.name for p in tiny_run_dir.iterdir()) == before  # the run is left alone
 
 
+@pytest.mark.slow
 def test_sweep_analysis_compares_fleet_sizes(shared_cache: Path) -> None:
     notebook = execute(
         "03_sweep_analysis.ipynb",

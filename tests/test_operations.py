@@ -55,6 +55,7 @@ def remote(base: Scenario, world: World, operators: int, **more: object) -> Simu
 # -- supervision ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ample_operators_and_no_help_needed_change_nothing(tiny: Scenario, world: World) -> None:
     plain = simulate(tiny, world=world)
     supervised = run(
@@ -78,6 +79,7 @@ def test_ample_operators_and_no_help_needed_change_nothing(tiny: Scenario, world
     assert second["cost_staff_eur"] == pytest.approx(3 * 25.0 * 3.5)
 
 
+@pytest.mark.slow
 def test_halving_the_operators_raises_waiting_for_help(tiny: Scenario, world: World) -> None:
     two = result_kpis(remote(tiny, world, operators=2))
     one = result_kpis(remote(tiny, world, operators=1))
@@ -86,6 +88,7 @@ def test_halving_the_operators_raises_waiting_for_help(tiny: Scenario, world: Wo
     assert one["operator_utilisation"] > two["operator_utilisation"]
 
 
+@pytest.mark.slow
 def test_operators_are_held_exactly_while_they_help(tiny: Scenario, world: World) -> None:
     result = remote(tiny, world, operators=1)
     supervision = result.operations.supervision if result.operations else None
@@ -103,6 +106,7 @@ def test_operators_are_held_exactly_while_they_help(tiny: Scenario, world: World
     assert asked == result_kpis(result)["interventions"] + len(being_helped) + len(waiting)
 
 
+@pytest.mark.slow
 def test_invariant_check_catches_an_operator_held_too_long(tiny: Scenario, world: World) -> None:
     result = remote(tiny, world, operators=1)
     assert result.operations is not None and result.operations.supervision is not None
@@ -111,6 +115,7 @@ def test_invariant_check_catches_an_operator_held_too_long(tiny: Scenario, world
         check_invariants(result)
 
 
+@pytest.mark.slow
 def test_help_stops_are_in_the_legs_and_the_robot_stands_still(
     tiny: Scenario, world: World
 ) -> None:
@@ -127,6 +132,7 @@ def test_help_stops_are_in_the_legs_and_the_robot_stands_still(
     check_invariants(result)
 
 
+@pytest.mark.slow
 def test_escorts_cap_the_speed_and_accompany_whole_tours(tiny: Scenario, world: World) -> None:
     result = run(
         tiny,
@@ -160,6 +166,7 @@ def test_escorts_cap_the_speed_and_accompany_whole_tours(tiny: Scenario, world: 
     assert 0 < kpis["operator_utilisation"] <= 1
 
 
+@pytest.mark.slow
 def test_an_escort_leaves_a_towed_robot_at_the_hub_before_its_repair(
     tiny: Scenario, world: World
 ) -> None:
@@ -185,6 +192,7 @@ def test_an_escort_leaves_a_towed_robot_at_the_hub_before_its_repair(
 # -- breakdowns -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recovery", ["tow", "repair_in_place"])
 def test_broken_robots_parcels_are_delivered_later_or_reported(
     tiny: Scenario, world: World, recovery: str
@@ -219,6 +227,7 @@ def test_broken_robots_parcels_are_delivered_later_or_reported(
     assert np.allclose(accounted.sum(axis=1), result.end_s - result.start_s)
 
 
+@pytest.mark.slow
 def test_a_cut_leg_keeps_the_distance_invariant_exact(tiny: Scenario, world: World) -> None:
     result = run(tiny, world, operations__breakdowns__mean_time_between_failures_h=0.4)
     events = events_table(result)
@@ -234,6 +243,7 @@ def test_a_cut_leg_keeps_the_distance_invariant_exact(tiny: Scenario, world: Wor
         assert robot.stats.distance_m == pytest.approx(legs_m, rel=1e-9, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_invariant_check_catches_a_lost_parcel(tiny: Scenario, world: World) -> None:
     result = run(tiny, world, fleet__robots__0__count=1, demand__orders_per_day=120)
     assert result.dispatcher is not None
@@ -246,6 +256,7 @@ def test_invariant_check_catches_a_lost_parcel(tiny: Scenario, world: World) -> 
 # -- charging ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dispatch_never_strands_a_robot_with_help_stops_escorts_and_breakdowns(
     tiny: Scenario, world: World
 ) -> None:
@@ -282,6 +293,7 @@ def _top_up_day(tiny: Scenario, world: World, **more: object) -> SimulationResul
     return run(tiny, world, **{**settings, **more})
 
 
+@pytest.mark.slow
 def test_top_ups_charge_idle_robots_and_keep_the_energy_books(tiny: Scenario, world: World) -> None:
     result = _top_up_day(tiny, world)
     events = events_table(result)
@@ -296,6 +308,7 @@ def test_top_ups_charge_idle_robots_and_keep_the_energy_books(tiny: Scenario, wo
     assert not (events_table(plain)["kind"] == "top_up_start").any()
 
 
+@pytest.mark.slow
 def test_a_top_up_never_keeps_a_robot_that_must_charge_waiting(
     tiny: Scenario, world: World
 ) -> None:
@@ -386,6 +399,7 @@ def test_operator_count_from_the_ratio() -> None:
     assert SupervisionSettings().operator_count(20) == 0
 
 
+@pytest.mark.slow
 def test_every_operations_kpi_is_computed_and_off_by_default(tiny: Scenario, world: World) -> None:
     kpis = result_kpis(simulate(tiny, world=world))
     assert set(OPERATIONS_KPI_DESCRIPTIONS) <= set(kpis)
@@ -394,6 +408,7 @@ def test_every_operations_kpi_is_computed_and_off_by_default(tiny: Scenario, wor
     assert kpis["vehicle_km"] == kpis["robot_km"]
 
 
+@pytest.mark.slow
 def test_the_timeline_counts_robots_stopped_for_help_or_broken(
     tiny: Scenario, world: World, tmp_path: Path
 ) -> None:

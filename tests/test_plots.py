@@ -42,6 +42,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return int(stop.value.code or 0), out, err
 
 
+@pytest.mark.slow
 def test_plot_run_writes_every_picture(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -56,6 +57,7 @@ def test_plot_run_writes_every_picture(
     assert "OpenStreetMap" in stdout
 
 
+@pytest.mark.slow
 def test_plot_never_overwrites(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -68,6 +70,7 @@ def test_plot_never_overwrites(
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.slow
 def test_plot_default_folder_is_inside_the_run(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -88,6 +91,7 @@ def test_plot_bad_run_dir_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 2 and "scenario.resolved.yaml" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_streets_fall_back_to_the_legs_without_the_osm_file(
     tiny_run_dir: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +114,7 @@ def test_streets_fall_back_to_the_legs_without_the_osm_file(
     assert street_lines(load_run(tiny_run_dir)).from_graph
 
 
+@pytest.mark.slow
 def test_districts_from_any_polygons_file(tiny_run_dir: Path, tmp_path: Path) -> None:
     run = load_run(tiny_run_dir)
     delivered = run.orders[run.orders["state"] == "delivered"]
@@ -139,6 +144,7 @@ def test_districts_from_any_polygons_file(tiny_run_dir: Path, tmp_path: Path) ->
     assert counts.get("outside", 0) == len(delivered) - west - east_inside
 
 
+@pytest.mark.slow
 def test_timeline_counts_add_up(tiny_run_dir: Path) -> None:
     run = load_run(tiny_run_dir)
     grid = np.linspace(run.start_s, run.end_s, 50)
@@ -207,6 +213,7 @@ def test_sweep_plot_rejects_unknown_kpi(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_bad_districts_file_is_one_line(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

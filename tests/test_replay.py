@@ -37,6 +37,7 @@ def _data_block(page: str) -> str:
     return blocks[0]
 
 
+@pytest.mark.slow
 def test_page_is_self_contained_and_credits_openstreetmap(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -65,6 +66,7 @@ def _undelta_pairs(values: list[int]) -> np.ndarray:
     return np.cumsum(np.asarray(values, dtype=np.int64).reshape(-1, 2), axis=0)
 
 
+@pytest.mark.slow
 def test_payload_reproduces_every_leg(tiny_run_dir: Path) -> None:
     """Decoding the compact payload gives back each leg's vertices (1e-5°) and times (0.1 s)."""
     run = load_run(tiny_run_dir)
@@ -119,6 +121,7 @@ def test_render_keeps_data_text_out_of_the_markup() -> None:
     assert "&lt;/script&gt;" in page.split("</title>")[0]  # the <title> is HTML-escaped
 
 
+@pytest.mark.slow
 def test_default_replay_file_is_inside_the_run(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,6 +134,7 @@ def test_default_replay_file_is_inside_the_run(
     assert "replay.html" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_network_credit_of_its_own_is_shown_escaped(
     tiny_run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

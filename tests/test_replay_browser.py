@@ -20,7 +20,7 @@ from PIL import Image
 from carreta.sim.output.rundir import load_run, load_run_graph
 from carreta.sim.viz.replay import write_replay
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

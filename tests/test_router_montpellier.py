@@ -20,6 +20,8 @@ import pytest
 from carreta.routing import load_graph
 from carreta.routing.router import Route, Router
 
+pytestmark = pytest.mark.slow
+
 SEED = 20241030
 ROUTE_ORIGINS = 50
 DESTINATIONS_PER_ORIGIN = 20  # 50 x 20 = 1,000 routes per graph

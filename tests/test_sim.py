@@ -25,6 +25,8 @@ from carreta.sim.model.world import World, build_world
 from carreta.sim.output.metrics import events_table, orders_table, result_kpis, robots_table
 from carreta.sim.scenario.models import Scenario
 
+pytestmark = pytest.mark.slow
+
 
 def variant(base: Scenario, **overrides: object) -> Scenario:
     """``base`` with overrides as keyword arguments: ``fleet__robots__0__count`` is

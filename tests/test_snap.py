@@ -45,6 +45,7 @@ def test_nodes_snap_to_themselves(tiny_graph: nx.MultiDiGraph) -> None:
     assert np.all(result.distance_m < 1e-6)
 
 
+@pytest.mark.slow
 def test_matches_brute_force_on_montpellier(montpellier_robot: nx.MultiDiGraph) -> None:
     ids, node_lons, node_lats = node_arrays(montpellier_robot)
     rng = np.random.default_rng(20241030)
@@ -60,6 +61,7 @@ def test_matches_brute_force_on_montpellier(montpellier_robot: nx.MultiDiGraph) 
     np.testing.assert_allclose(chosen, best, rtol=0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_ten_thousand_points_in_one_call(montpellier_robot: nx.MultiDiGraph) -> None:
     ids, lons, lats = node_arrays(montpellier_robot)
     rng = np.random.default_rng(7)
@@ -72,6 +74,7 @@ def test_ten_thousand_points_in_one_call(montpellier_robot: nx.MultiDiGraph) -> 
     assert float(np.median(result.distance_m)) < 3.0
 
 
+@pytest.mark.slow
 def test_far_point_names_index_position_and_distance(montpellier_robot: nx.MultiDiGraph) -> None:
     snapper = Snapper(montpellier_robot)
     lons = [3.8767, 3.8790, 3.5, 3.4]  # the last two are ~50 km south-west of the extract

@@ -24,6 +24,8 @@ from carreta.sim.output.metrics import (
 )
 from carreta.sim.scenario.models import Scenario, load_scenario
 
+pytestmark = pytest.mark.slow
+
 ECUSSON = Path(__file__).resolve().parents[1] / "scenarios" / "ecusson_phase3.yaml"
 MAGUELONE_CLOSURE = {
     "name": "works-maguelone",

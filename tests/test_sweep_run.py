@@ -28,6 +28,8 @@ from carreta.sim.sweep.load import load_sweep
 from carreta.sim.sweep.runner import SweepSummary, run_sweep
 from carreta.sim.sweep.worker import RunOutcome
 
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip("distributed")
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -15,6 +15,7 @@ import pytest
 from carreta.sim.output.trips import day_origin_unix_s, trips_features
 
 
+@pytest.mark.slow
 def test_geopandas_reads_one_linestring_per_leg(tiny_run_dir: Path) -> None:
     legs = pd.read_parquet(tiny_run_dir / "legs.parquet")
     with warnings.catch_warnings():  # GDAL notes it ignores the 4th (time) member: expected
@@ -29,6 +30,7 @@ def test_geopandas_reads_one_linestring_per_leg(tiny_run_dir: Path) -> None:
     assert first[:, :2] == pytest.approx(np.column_stack([legs["lons"][0], legs["lats"][0]]))
 
 
+@pytest.mark.slow
 def test_coordinates_carry_unix_timestamps_like_keplergl(tiny_run_dir: Path) -> None:
     legs = pd.read_parquet(tiny_run_dir / "legs.parquet")
     collection = json.loads((tiny_run_dir / "trips.geojson").read_text("utf-8"))
@@ -63,6 +65,7 @@ def test_a_one_vertex_leg_is_still_a_valid_linestring() -> None:
     assert feature["geometry"]["coordinates"] == [[3.88, 43.6, 0.0, 37000.0]] * 2
 
 
+@pytest.mark.slow
 def test_the_collection_carries_the_credit_it_is_given(tiny_run_dir: Path) -> None:
     legs = pd.read_parquet(tiny_run_dir / "legs.parquet")
     credit = "Street network © Ville de Montpellier open data (Licence Ouverte / Etalab)"

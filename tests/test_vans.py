@@ -33,6 +33,7 @@ def by_van(tiny: Scenario, world: World) -> SimulationResult:
     return simulate(tiny.with_overrides(VANS_ONLY), world=world)
 
 
+@pytest.mark.slow
 def test_robots_and_vans_see_the_same_orders(
     tiny: Scenario, world: World, by_van: SimulationResult
 ) -> None:
@@ -44,6 +45,7 @@ def test_robots_and_vans_see_the_same_orders(
     assert not same_orders(robots, orders_table(simulate(tiny, world=world, seed=8)))
 
 
+@pytest.mark.slow
 def test_vans_drive_the_directed_drive_network(by_van: SimulationResult) -> None:
     check_invariants(by_van)
     assert by_van.world.vans is not None
@@ -67,6 +69,7 @@ def test_vans_drive_the_directed_drive_network(by_van: SimulationResult) -> None
     assert kpis["energy_kwh"] == 0  # diesel
 
 
+@pytest.mark.slow
 def test_a_van_stop_is_parking_walking_and_handing_over(by_van: SimulationResult) -> None:
     assert by_van.world.vans is not None
     legs = legs_table(by_van)
@@ -85,6 +88,7 @@ def test_a_van_stop_is_parking_walking_and_handing_over(by_van: SimulationResult
     assert np.median(snapped.distance_m) < 150
 
 
+@pytest.mark.slow
 def test_an_electric_van_uses_grid_energy(tiny: Scenario, world: World) -> None:
     electric = {**VANS_ONLY, "fleet.vans": [{"count": 2, "energy_source": "electric"}]}
     kpis = result_kpis(simulate(tiny.with_overrides(electric), world=world))
@@ -140,6 +144,7 @@ def carreta(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_carreta_compare_shows_robots_against_vans(tmp_path: Path, carreta_cache_dir: Path) -> None:
     shorter = {  # the pair's morning, to keep the test fast
         "network.cache_dir": str(carreta_cache_dir),

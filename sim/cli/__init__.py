@@ -12,6 +12,11 @@ the console-script entry point, gives every command the same error policy:
 - anything else is a bug and keeps its traceback.
 
 Library code only logs; this module and its sub-commands decide what the user sees.
+
+Start-up stays fast: the app and every command signature need only typer and the standard library
+(parameter types are ``Path``, ``int``, ``str``, local enums); each command imports the heavy
+libraries it needs (OSMnx, pandas, matplotlib, the SimPy model) when it runs.
+``tests/test_cli_startup.py`` checks it, ``benchmarks/bench_startup.py`` times it.
 """
 
 from __future__ import annotations

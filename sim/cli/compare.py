@@ -1,7 +1,8 @@
 """``carreta compare RUN_A RUN_B``: two runs' KPIs side by side, with their differences.
 
 Errors are not handled here: :func:`carreta.sim.cli.main` turns a missing or incomplete run
-directory into one line and exit code 2.
+directory into one line and exit code 2. pandas and the KPI definitions are imported when the
+command runs, so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from carreta.sim.output.compare import format_comparison, read_run_summary
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
 
 RunArgument = Annotated[
     Path,
@@ -29,6 +27,9 @@ def compare_command(
     ] = None,
 ) -> None:
     """Print the KPIs of two runs side by side: per parcel first, then all (B − A, change)."""
+    from carreta.sim.output.compare import format_comparison, read_run_summary
+    from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+
     names = list(kpi) if kpi else None
     unknown = [name for name in names or [] if name not in KPI_DESCRIPTIONS]
     if unknown:

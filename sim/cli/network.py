@@ -1,24 +1,29 @@
 """``carreta network``: inspect a street network and route on it from the command line.
 
 Errors are not handled here: :func:`carreta.sim.cli.main` turns every user error into one line and
-exit code 2.
+exit code 2. Like every sub-command module, this one imports only typer and the standard library
+at import time; the routing layer (OSMnx, networkx, scipy) is imported when a command runs.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import networkx as nx
 import typer
 
-from carreta.routing import NetworkReport, SnapError, Snapper, graph_report, load_graph
-from carreta.routing.router import Route, Router
-from carreta.routing.snap import format_distance
+from carreta.routing.errors import SnapError
 
-__all__ = ["LonLat", "network_app", "parse_lon_lat"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from carreta.routing.profile import NetworkReport, Profile
+    from carreta.routing.router import Route
+
+__all__ = ["LonLat", "load_graph", "network_app", "parse_lon_lat"]
 
 network_app = typer.Typer(
     help="Inspect street networks and route on them.",
@@ -78,6 +83,25 @@ CacheOption = Annotated[
 ]
 
 
+def load_graph(
+    source: str,
+    *,
+    profile: Profile,
+    simplify: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> nx.MultiDiGraph:
+    """Load and profile a street network: :func:`carreta.routing.load_graph`, imported on call.
+
+    Raises
+    ------
+    NetworkError
+        If the network cannot be loaded (see :func:`carreta.routing.load_graph`).
+    """
+    from carreta.routing.network import load_graph as load_profiled_graph
+
+    return load_profiled_graph(source, profile=profile, simplify=simplify, cache_dir=cache_dir)
+
+
 def _format_duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}:{rest:02d}"
@@ -107,6 +131,8 @@ def info(
     cache_dir: CacheOption = None,
 ) -> None:
     """Print the size, km of street, bounding box and dropped nodes of a street network."""
+    from carreta.routing.profile import graph_report
+
     graph = load_graph(source, profile=profile.value, simplify=simplify, cache_dir=cache_dir)
     for line in _report_lines(graph_report(graph)):
         typer.echo(line)
@@ -117,6 +143,8 @@ def _route(graph: nx.MultiDiGraph, origin: int, destination: int) -> Route:
 
     A one-off query needs one Dijkstra search, so the scipy backend (no preprocessing) is used.
     """
+    from carreta.routing.router import Router
+
     return Router(graph, weight="travel_time", backend="scipy").route(origin, destination)
 
 
@@ -133,6 +161,8 @@ def route(
     cache_dir: CacheOption = None,
 ) -> None:
     """Route between two points: duration, length, nodes and how far each point was snapped."""
+    from carreta.routing.snap import Snapper, format_distance
+
     graph = load_graph(source, profile=profile.value, cache_dir=cache_dir)
     snapped = Snapper(graph).snap([origin.lon, destination.lon], [origin.lat, destination.lat])
     for option, point, distance_m in zip(

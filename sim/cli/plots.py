@@ -1,7 +1,8 @@
 """``carreta plot`` and ``carreta replay``: pictures of a run (or a sweep) and its HTML replay.
 
 Errors are not handled here: :func:`carreta.sim.cli.main` turns every user error into one line and
-exit code 2.
+exit code 2. matplotlib, GeoPandas and the run readers are imported when a command runs, so the
+command line starts fast.
 """
 
 from __future__ import annotations
@@ -11,10 +12,7 @@ from typing import Annotated
 
 import typer
 
-from carreta.sim.output.results import ResultsExistError
-from carreta.sim.output.rundir import RunDirError, read_attribution
-from carreta.sim.viz.plots import is_sweep_dir, plot_run, plot_sweep
-from carreta.sim.viz.replay import write_replay
+from carreta.sim.errors import ResultsExistError, RunDirError
 
 RunArgument = Annotated[
     Path,
@@ -58,6 +56,9 @@ def plot_command(
     ] = None,
 ) -> None:
     """Draw a run's maps and charts as PNGs (or a sweep's KPIs with 95 % confidence bands)."""
+    from carreta.sim.output.rundir import read_attribution
+    from carreta.sim.viz.plots import is_sweep_dir, plot_run, plot_sweep
+
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: no such run directory")
     target = out if out is not None else run_dir / "plots"
@@ -89,6 +90,9 @@ def replay_command(
     ] = None,
 ) -> None:
     """Write a self-contained HTML page replaying the run's day (open it in any browser)."""
+    from carreta.sim.output.rundir import read_attribution
+    from carreta.sim.viz.replay import write_replay
+
     target = out if out is not None else run_dir / "replay.html"
     if target.exists():
         raise ResultsExistError(

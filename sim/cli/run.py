@@ -1,52 +1,42 @@
 """``carreta validate`` and ``carreta run``: check a scenario file, simulate its day.
 
 Errors are not handled here: :func:`carreta.sim.cli.main` turns every user error into one line and
-exit code 2.
+exit code 2. ``validate`` imports only the scenario models (pydantic, PyYAML); ``run`` imports the
+simulation model when it runs, so the command line starts fast.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from tqdm import tqdm
-
-from carreta.sim.model.engine import simulate
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
-from carreta.sim.output.results import default_run_dir, write_run
-from carreta.sim.scenario.models import load_scenario
 
 ScenarioArgument = Annotated[
     Path, typer.Argument(help="Scenario file (YAML).", show_default=False, dir_okay=False)
 ]
 
-_PERCENT = {"on_time_rate", "service_rate", "utilisation"}
 
+def kpi_table(kpis: Mapping[str, float | int | None]) -> str:
+    """The KPIs as an aligned text table: name, value, unit (shown as by ``carreta compare``:
+    :mod:`carreta.sim.output.kpi_units`)."""
+    from carreta.sim.output.kpi_units import format_kpi, unit_label
 
-def format_kpi(name: str, value: float | int | None) -> str:
-    """A KPI value as a person reads it (rates in %, counts as integers)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if name in _PERCENT:
-        return f"{100.0 * value:.1f} %"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}"
-
-
-def kpi_table(kpis: dict[str, float | int | None]) -> str:
-    """The KPIs as an aligned two-column text table."""
     width = max(len(name) for name in kpis)
-    lines = [f"{name:<{width}}  {format_kpi(name, value):>14}" for name, value in kpis.items()]
+    lines = [
+        f"{name:<{width}}  {format_kpi(name, value):>14}  {unit_label(name)}".rstrip()
+        for name, value in kpis.items()
+    ]
     return "\n".join(lines)
 
 
 def validate_command(scenario_file: ScenarioArgument) -> None:
     """Check a scenario file and say what it describes (exit code 2 if it is invalid)."""
+    from carreta.sim.scenario.models import load_scenario
+
     scenario = load_scenario(scenario_file)
     robots = scenario.fleet.robot_count
     typer.echo(
@@ -80,6 +70,13 @@ def run_command(
     ] = True,
 ) -> None:
     """Simulate the scenario's day and write a results folder; print the KPIs."""
+    from tqdm import tqdm
+
+    from carreta.sim.model.engine import simulate
+    from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+    from carreta.sim.output.results import default_run_dir, write_run
+    from carreta.sim.scenario.models import load_scenario
+
     scenario = load_scenario(scenario_file)
     run_seed = scenario.simulation.seed if seed is None else seed
     target = (

@@ -3,7 +3,8 @@
 Exit codes of ``carreta sweep``: 0 when every run completed, 1 when some failed (they are in
 ``runs.parquet`` with their error; running the command again retries them), 2 for bad input
 (an invalid sweep file, or an output folder holding something else). User errors are turned
-into one line by :func:`carreta.sim.cli.main`.
+into one line by :func:`carreta.sim.cli.main`. The sweep machinery (pandas, Dask, the model) is
+imported when a command runs, so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -11,25 +12,15 @@ from __future__ import annotations
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from tqdm import tqdm
 
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
-from carreta.sim.sweep.executors import (
-    DaskExecutor,
-    Executor,
-    InProcessExecutor,
-    LocalPoolExecutor,
-    dask_client,
-)
-from carreta.sim.sweep.load import Sweep, load_sweep
-from carreta.sim.sweep.report import format_summary, read_runs_table, summarise_runs
-from carreta.sim.sweep.results import run_folder
-from carreta.sim.sweep.runner import SweepSummary, run_sweep
-from carreta.sim.sweep.spec import describe_value
-from carreta.sim.sweep.worker import RunOutcome, is_complete_run
+if TYPE_CHECKING:
+    from carreta.sim.sweep.executors import Executor
+    from carreta.sim.sweep.load import Sweep
+    from carreta.sim.sweep.runner import SweepSummary
+    from carreta.sim.sweep.worker import RunOutcome
 
 __all__ = ["sweep_command", "sweep_report_command"]
 
@@ -37,6 +28,10 @@ MAX_ERRORS_SHOWN = 5
 
 
 def _print_plan(sweep: Sweep, out: Path | None) -> None:
+    from carreta.sim.sweep.results import run_folder
+    from carreta.sim.sweep.spec import describe_value
+    from carreta.sim.sweep.worker import is_complete_run
+
     combinations = len(sweep.runs) // sweep.spec.replicates
     typer.echo(
         f"sweep '{sweep.name}': {len(sweep.runs)} runs ({combinations} combination(s) × "
@@ -57,6 +52,13 @@ def _print_plan(sweep: Sweep, out: Path | None) -> None:
 def _executor(
     stack: ExitStack, workers: int, scheduler: str | None, dask_local: int | None
 ) -> Executor:
+    from carreta.sim.sweep.executors import (
+        DaskExecutor,
+        InProcessExecutor,
+        LocalPoolExecutor,
+        dask_client,
+    )
+
     if scheduler is not None or dask_local is not None:
         client = stack.enter_context(dask_client(scheduler=scheduler, local_workers=dask_local))
         return DaskExecutor(client)
@@ -120,6 +122,11 @@ def sweep_command(
         raise typer.BadParameter("give --scheduler or --dask-local, not both")
     if workers != 1 and (scheduler is not None or dask_local is not None):
         raise typer.BadParameter("--workers is for the local pool; Dask has its own workers")
+    from tqdm import tqdm
+
+    from carreta.sim.sweep.load import load_sweep
+    from carreta.sim.sweep.runner import run_sweep
+
     sweep = load_sweep(sweep_file)
     if dry_run:
         _print_plan(sweep, out)
@@ -174,6 +181,9 @@ def sweep_report_command(
     ] = 0.95,
 ) -> None:
     """Print KPI means with Student-t confidence intervals across replicates, per combination."""
+    from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+    from carreta.sim.sweep.report import format_summary, read_runs_table, summarise_runs
+
     names = list(kpi) if kpi else list(KPI_DESCRIPTIONS)
     unknown = [name for name in names if name not in KPI_DESCRIPTIONS]
     if unknown:

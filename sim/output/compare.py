@@ -3,7 +3,8 @@
 Plain functions on run directories (``kpis.json`` and ``orders.parquet``); ``carreta compare``
 (:mod:`carreta.sim.cli.compare`) prints :func:`format_comparison`. Two runs of one seed whose
 scenarios share the demand section see the same orders whatever their fleets (robots or vans), and
-:func:`same_orders` checks it on the order tables.
+:func:`same_orders` checks it on the order tables. Values and units are shown by
+:mod:`carreta.sim.output.kpi_units`, exactly as ``carreta run`` prints them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from carreta.sim.output.kpi_units import format_kpi, unit_label
 from carreta.sim.output.metrics import KPI_DESCRIPTIONS
 from carreta.sim.output.rundir import RunDirError
 
@@ -34,9 +36,6 @@ DEMAND_COLUMNS = ("order_id", "created_s", "lon", "lat", "weight_kg")
 
 PER_PARCEL_KPIS = ("km_per_parcel", "co2_g_per_parcel", "cost_per_parcel_eur", "lead_time_mean_min")
 """The KPIs a robots-versus-vans comparison is about, shown first."""
-
-_PERCENT = {"on_time_rate", "service_rate", "utilisation", "operator_utilisation",
-            "charger_utilisation"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -123,12 +122,10 @@ def _is_count(value: object) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def _value(name: str, value: float, *, whole: bool, sign: str = "") -> str:
-    if math.isnan(value):
-        return "–"
-    if name in _PERCENT:
-        return f"{100.0 * value:{sign}.1f} " + ("pt" if sign else "%")
-    return f"{value:{sign},.0f}" if whole else f"{value:{sign},.2f}"
+def _value(name: str, value: float, *, whole: bool, signed: bool = False) -> str:
+    """:func:`format_kpi` of a table value (a float there; ``whole``: both runs stored an int)."""
+    shown: float = int(value) if whole and math.isfinite(value) else value
+    return format_kpi(name, shown, signed=signed)
 
 
 def format_comparison(
@@ -139,7 +136,7 @@ def format_comparison(
     width = max([len(name) for name in table["kpi"]] + [len("KPI")])
     header = (
         f"{'KPI':<{width}}  {first.name[:16]:>16}  {second.name[:16]:>16}  "
-        f"{'difference':>14}  {'change':>9}"
+        f"{'difference':>14}  {'change':>9}  unit"
     )
     lines = [header, "-" * len(header)]
     for row in table.to_dict("records"):
@@ -148,7 +145,8 @@ def format_comparison(
         lines.append(
             f"{name:<{width}}  {_value(name, row['first'], whole=whole):>16}  "
             f"{_value(name, row['second'], whole=whole):>16}  "
-            f"{_value(name, row['difference'], whole=whole, sign='+'):>14}  {change:>9}"
+            f"{_value(name, row['difference'], whole=whole, signed=True):>14}  {change:>9}  "
+            f"{unit_label(name)}".rstrip()
         )
         if names is None and name == PER_PARCEL_KPIS[-1]:
             lines.append("")

@@ -12,7 +12,8 @@ Layout of a run directory::
     trips.geojson           trajectories with per-vertex times (if outputs.trips_geojson)
 
 Everything is first written into a hidden temporary sibling folder, which is then renamed into
-place: a crash leaves either no run directory or a complete one.
+place (:func:`carreta.routing.files.create_dir_atomic`): a crash leaves either no run directory or
+a complete one.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ import json
 import math
 import os
 import platform
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from carreta.routing.files import create_dir_atomic, write_text_atomic
 from carreta.sim.errors import ResultsExistError
 from carreta.sim.model.engine import SimulationResult
 from carreta.sim.output.metrics import (
@@ -89,45 +89,42 @@ def _json_ready(value: Any) -> Any:
 
 
 def dump_json(data: dict[str, Any], path: Path) -> None:
-    """Write ``data`` as sorted, indented JSON (NaN and inf become null)."""
+    """Write ``data`` as sorted, indented JSON (NaN and inf become null), atomically.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written; an existing file keeps its old content.
+    """
     clean = {key: _json_ready(value) for key, value in data.items()}
-    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(clean, indent=2, sort_keys=True) + "\n")
 
 
 def write_atomic_dir(target: Path, fill: Callable[[Path], None]) -> Path:
     """Create the folder ``target`` by filling a temporary sibling, then renaming it.
 
+    See :func:`carreta.routing.files.create_dir_atomic`; on any failure nothing is left behind.
+
     Raises
     ------
     ResultsExistError
-        If ``target`` exists (before or, by a race, after filling).
+        If ``target`` exists (before or, by a race, after filling); it is left untouched.
     """
-    target = Path(target)
-    if target.exists():
-        raise ResultsExistError(f"{target} already exists: results are never overwritten")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        fill(temporary)
-        try:
-            os.rename(temporary, target)  # fails if target appeared meanwhile (non-empty)
-        except OSError:
-            raise ResultsExistError(
-                f"{target} already exists: results are never overwritten"
-            ) from None
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return target
+        return create_dir_atomic(target, fill)
+    except FileExistsError as error:
+        if error.filename != str(Path(target)):  # raised by fill itself: not ours to rephrase
+            raise
+        raise ResultsExistError(f"{target} already exists: results are never overwritten") from None
 
 
 def write_run(
     result: SimulationResult,
-    target: Path,
+    target: str | os.PathLike[str],
     *,
     command: list[str] | None = None,
 ) -> Path:
-    """Write ``result`` into the new folder ``target`` (see the module docstring).
+    """Write ``result`` into the new folder ``target`` (see the module docstring); return it.
 
     Raises
     ------
@@ -157,7 +154,7 @@ def write_run(
         dump_json(kpis, folder / "kpis.json")
         dump_json(manifest(result, command=command), folder / "manifest.json")
 
-    return write_atomic_dir(target, fill)
+    return write_atomic_dir(Path(target), fill)
 
 
 def manifest(result: SimulationResult, *, command: list[str] | None = None) -> dict[str, Any]:

@@ -7,9 +7,10 @@ Layout::
     DIR/runs.parquet          one row per run: id, replicate, seed, parameters, status, KPIs
     DIR/runs/<run_id>/        each run's folder (carreta.sim.output.results.write_run, atomic)
 
-``runs.parquet`` and ``manifest.json`` are replaced atomically (temporary file, then
-``os.replace``): a crash leaves the previous complete version. Run folders are never deleted;
-only the hidden temporary folders of runs interrupted while being written are removed.
+``runs.parquet`` and ``manifest.json`` are replaced atomically (:mod:`carreta.routing.files`: a
+temporary sibling, then ``os.replace``): a crash leaves the previous complete version. Run folders
+are never deleted; only the hidden temporary folders of runs interrupted while being written are
+removed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from carreta.routing.files import write_file_atomic, write_text_atomic
 from carreta.sim.output.metrics import KPI_DESCRIPTIONS
 from carreta.sim.output.results import ResultsExistError, git_revision, package_versions
 from carreta.sim.sweep.load import Sweep, sweep_to_yaml
@@ -40,7 +42,6 @@ __all__ = [
     "TABLE_FILE",
     "RunsTable",
     "prepare_sweep_dir",
-    "replace_file",
     "write_manifest",
 ]
 
@@ -56,16 +57,6 @@ SEED_RULE = (
     "combination of a replicate shares it (common random numbers); run id = "
     "sha256(canonical JSON of {params, replicate})[:12]"
 )
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary sibling, then ``os.replace``."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _first_difference(stored: Mapping[str, Any], current: Mapping[str, Any]) -> str:
@@ -122,7 +113,7 @@ def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
             "--out; results are never overwritten"
         )
     (out_dir / RUNS_DIR).mkdir(parents=True, exist_ok=True)
-    replace_file(stored_file, sweep_to_yaml(resolved).encode("utf-8"))
+    write_text_atomic(stored_file, sweep_to_yaml(resolved))
     return False
 
 
@@ -209,14 +200,10 @@ class RunsTable:
 
     def write(self) -> Path:
         """Replace ``runs.parquet`` atomically; return its path."""
-        path = self._out_dir / TABLE_FILE
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            self.frame().to_parquet(temporary, index=False)
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-        return path
+        table = self.frame()
+        return write_file_atomic(
+            self._out_dir / TABLE_FILE, lambda temporary: table.to_parquet(temporary, index=False)
+        )
 
 
 def write_manifest(
@@ -262,4 +249,4 @@ def write_manifest(
         "attribution": sweep.base_scenario.network.credit(),
     }
     text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-    replace_file(path, text.encode("utf-8"))
+    write_text_atomic(path, text)

@@ -21,9 +21,7 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -32,7 +30,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from carreta.sim.output.results import ResultsExistError
+from carreta.routing.files import write_text_atomic
+from carreta.sim.errors import ResultsExistError
 from carreta.sim.output.rundir import (
     BUSY_STATES,
     ROBOT_STATES,
@@ -339,19 +338,6 @@ def render_html(payload: dict[str, Any]) -> str:
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: values[m.group(1)], _template("replay.html"))
 
 
-def _publish(temporary: Path, target: Path) -> None:
-    """Give ``temporary`` the name ``target`` unless that exists (never overwrite)."""
-    exists = ResultsExistError(f"{target} already exists: files are never overwritten")
-    try:
-        os.link(temporary, target)  # atomic, and fails if target appeared meanwhile
-    except FileExistsError:
-        raise exists from None
-    except OSError:  # a file system without hard links
-        if target.exists():
-            raise exists from None
-        os.rename(temporary, target)
-
-
 def write_replay(run_dir: Path, target: Path, *, graph: nx.MultiDiGraph | None = None) -> Path:
     """Write the replay of ``run_dir`` to the new file ``target``.
 
@@ -376,14 +362,11 @@ def write_replay(run_dir: Path, target: Path, *, graph: nx.MultiDiGraph | None =
     if target.exists():
         raise ResultsExistError(f"{target} already exists: files are never overwritten")
     page = render_html(build_payload(load_run(run_dir), graph=graph))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(page)
-        os.chmod(temporary, 0o644)
-        _publish(Path(temporary), target)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+        write_text_atomic(target, page, overwrite=False)  # fails if target appeared meanwhile
+    except FileExistsError as error:
+        if error.filename != str(target):
+            raise
+        raise ResultsExistError(f"{target} already exists: files are never overwritten") from None
     logger.info("wrote %s (%.0f kB)", target, target.stat().st_size / 1000.0)
     return target
