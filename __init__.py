@@ -11,7 +11,7 @@ needs::
     result = carreta.simulate(scenario, seed=1)
     run_dir = carreta.write_run(result, "results/tiny-5-robots")
     run = carreta.load_run(run_dir)  # tables (pandas) and KPIs read back from the folder
-    run.kpis["on_time_rate"], run.orders.head()
+    run.kpis["on_time_share"], run.orders.head()
 
 Names are imported on first use (PEP 562), so ``import carreta`` and ``carreta --version`` stay
 fast; ``dir(carreta)`` and ``__all__`` list them all.

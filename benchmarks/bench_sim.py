@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from carreta.sim.model.engine import gc_frozen, simulate  # noqa: E402
 from carreta.sim.model.world import build_world  # noqa: E402
-from carreta.sim.output.metrics import result_kpis  # noqa: E402
+from carreta.sim.output.kpis import result_kpis  # noqa: E402
 from carreta.sim.scenario.models import load_scenario  # noqa: E402
 
 

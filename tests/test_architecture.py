@@ -120,7 +120,7 @@ def test_modules_form_no_import_cycle() -> None:
 @pytest.mark.parametrize(
     ("module", "added"),
     [
-        ("carreta.sim.model.robot", "from carreta.sim.output.metrics import orders_table"),
+        ("carreta.sim.model.robot", "from carreta.sim.output.kpis import orders_table"),
         ("carreta.sim.scenario.models", "import carreta.sim.cli"),
         ("carreta.routing.router", "from carreta.sim.model.records import Order"),
         ("carreta.sim.viz.plots", "from carreta.sim.sweep.report import summarise_runs"),

@@ -33,7 +33,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory, carreta_cache_dir: Path) 
     for name in ("first", "second"):
         done = carreta("run", str(TINY), "--out", str(base / name), cache=carreta_cache_dir)
         assert done.returncode == 0, done.stderr
-        assert "on_time_rate" in done.stdout
+        assert "on_time_share" in done.stdout
         assert "OpenStreetMap" in done.stdout
         runs.append(base / name)
     return runs

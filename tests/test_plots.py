@@ -173,11 +173,11 @@ def _synthetic_sweep(folder: Path) -> pd.DataFrame:
                     "fleet.robots[0].count": robots,
                     "demand.orders_per_day": 80,
                     "status": "completed",
-                    "on_time_rate": min(1.0, 0.3 + 0.1 * robots + rng.normal(0, 0.03)),
+                    "on_time_share": min(1.0, 0.3 + 0.1 * robots + rng.normal(0, 0.03)),
                     "energy_cost_eur": 0.5 * robots + rng.normal(0, 0.05),
                 }
             )
-    rows.append({**rows[0], "run_id": "broken", "status": "failed", "on_time_rate": None})
+    rows.append({**rows[0], "run_id": "broken", "status": "failed", "on_time_share": None})
     table = pd.DataFrame(rows)
     folder.mkdir()
     table.to_parquet(folder / "runs.parquet", index=False)
@@ -192,12 +192,12 @@ def test_sweep_plot_kpi_against_parameter(
     code, _, _ = run_cli(["plot", str(tmp_path / "sweep")], capsys)
     assert code == 0
     pictures = sorted((tmp_path / "sweep" / "plots").iterdir())
-    assert [p.name for p in pictures] == ["kpi_energy_cost_eur.png", "kpi_on_time_rate.png"]
+    assert [p.name for p in pictures] == ["kpi_energy_cost_eur.png", "kpi_on_time_share.png"]
     for picture in pictures:
         assert_picture(picture)
     completed = table[table["status"] == "completed"]
-    ci = confidence_table(completed, "fleet.robots[0].count", "on_time_rate")
-    four = completed[completed["fleet.robots[0].count"] == 4]["on_time_rate"]
+    ci = confidence_table(completed, "fleet.robots[0].count", "on_time_share")
+    four = completed[completed["fleet.robots[0].count"] == 4]["on_time_share"]
     half = stats.t.ppf(0.975, len(four) - 1) * four.std() / np.sqrt(len(four))
     row = ci[ci["fleet.robots[0].count"] == 4].iloc[0]
     assert row["n"] == 4

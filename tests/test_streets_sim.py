@@ -15,13 +15,8 @@ from carreta.routing.zones import read_zones
 from carreta.sim.errors import ScenarioError
 from carreta.sim.model.engine import SimulationResult, simulate
 from carreta.sim.model.world import build_world
-from carreta.sim.output.metrics import (
-    events_table,
-    legs_table,
-    orders_table,
-    result_kpis,
-    robots_table,
-)
+from carreta.sim.output.kpis import result_kpis
+from carreta.sim.output.tables import events_table, legs_table, orders_table, robots_table
 from carreta.sim.scenario.models import Scenario, load_scenario
 
 pytestmark = pytest.mark.slow

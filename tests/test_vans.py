@@ -14,10 +14,16 @@ import pytest
 
 from carreta.sim.model.engine import SimulationResult, check_invariants, simulate
 from carreta.sim.model.world import World
-from carreta.sim.output.compare import DEMAND_COLUMNS, compare_kpis, same_orders
+from carreta.sim.output.compare import (
+    DEMAND_COLUMNS,
+    PER_PARCEL_KPIS,
+    compare_kpis,
+    same_orders,
+)
 from carreta.sim.output.costs import FleetDay, co2e_kg, day_costs
-from carreta.sim.output.metrics import legs_table, orders_table, result_kpis, robots_table
+from carreta.sim.output.kpis import result_kpis
 from carreta.sim.output.results import write_run
+from carreta.sim.output.tables import legs_table, orders_table, robots_table
 from carreta.sim.scenario.models import Scenario, load_scenario
 from carreta.sim.scenario.operations import Costs
 from carreta.sim.scenario.sections import Energy
@@ -65,7 +71,7 @@ def test_vans_drive_the_directed_drive_network(by_van: SimulationResult) -> None
     kpis = result_kpis(by_van)
     assert kpis["robots"] == 0 and kpis["vans"] == 2 and kpis["robot_km"] == 0
     assert kpis["van_km"] == kpis["vehicle_km"] == pytest.approx(robots["distance_km"].sum())
-    assert kpis["co2_total_kg"] == pytest.approx(kpis["fuel_l"] * 3.1)
+    assert kpis["co2_kg"] == pytest.approx(kpis["fuel_l"] * 3.1)
     assert kpis["energy_kwh"] == 0  # diesel
 
 
@@ -94,7 +100,7 @@ def test_an_electric_van_uses_grid_energy(tiny: Scenario, world: World) -> None:
     kpis = result_kpis(simulate(tiny.with_overrides(electric), world=world))
     assert kpis["fuel_l"] == 0
     assert kpis["energy_kwh"] == pytest.approx(kpis["van_km"] * 0.220 / 0.9)
-    assert kpis["co2_total_kg"] == pytest.approx(kpis["energy_kwh"] * 0.052)
+    assert kpis["co2_kg"] == pytest.approx(kpis["energy_kwh"] * 0.052)
 
 
 def test_day_costs_add_up() -> None:
@@ -114,12 +120,12 @@ def test_day_costs_add_up() -> None:
 
 
 def test_compare_kpis_gives_differences_and_changes() -> None:
-    table = compare_kpis({"vans": 0, "km_per_parcel": 1.0}, {"km_per_parcel": 1.5, "vans": 3})
+    table = compare_kpis({"vans": 0, "km_per_delivery": 1.0}, {"km_per_delivery": 1.5, "vans": 3})
     rows = table.set_index("kpi")
-    assert rows.loc["km_per_parcel", "difference"] == pytest.approx(0.5)
-    assert rows.loc["km_per_parcel", "change"] == pytest.approx(0.5)
+    assert rows.loc["km_per_delivery", "difference"] == pytest.approx(0.5)
+    assert rows.loc["km_per_delivery", "change"] == pytest.approx(0.5)
     assert np.isnan(rows.loc["vans", "change"])  # from 0: no relative change
-    assert table["kpi"].tolist() == ["km_per_parcel", "vans"]  # per-parcel KPIs first
+    assert table["kpi"].tolist() == ["km_per_delivery", "vans"]  # per-parcel KPIs first
 
 
 # -- the shipped pair and carreta compare -------------------------------------------------------
@@ -158,13 +164,13 @@ def test_carreta_compare_shows_robots_against_vans(tmp_path: Path, carreta_cache
     done = carreta("compare", str(runs["robots"]), str(runs["vans"]))
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line}
-    for name in ("km_per_parcel", "co2_g_per_parcel", "cost_per_parcel_eur", "lead_time_mean_min"):
+    for name in PER_PARCEL_KPIS:
         robots_value, vans_value = (float(text.replace(",", "")) for text in lines[name][:2])
         assert robots_value > 0 and vans_value > 0, name
-    co2 = [float(text.replace(",", "")) for text in lines["co2_g_per_parcel"][:2]]
+    co2 = [float(text.replace(",", "")) for text in lines["co2_g_per_delivery"][:2]]
     assert co2[1] > 10 * co2[0]  # diesel against French grid electricity
     assert "same orders" in done.stdout
-    assert done.stdout.index("km_per_parcel") < done.stdout.index("orders_created")
+    assert done.stdout.index("km_per_delivery") < done.stdout.index("orders_created")
 
 
 def test_carreta_compare_rejects_a_folder_that_is_not_a_run(tmp_path: Path) -> None:

@@ -28,12 +28,12 @@ def compare_command(
 ) -> None:
     """Print the KPIs of two runs side by side: per parcel first, then all (B − A, change)."""
     from carreta.sim.output.compare import format_comparison, read_run_summary
-    from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+    from carreta.sim.output.kpi_definitions import KPI_BY_NAME
 
     names = list(kpi) if kpi else None
-    unknown = [name for name in names or [] if name not in KPI_DESCRIPTIONS]
+    unknown = [name for name in names or [] if name not in KPI_BY_NAME]
     if unknown:
         raise typer.BadParameter(
-            f"unknown KPI {unknown[0]!r} (KPIs: {', '.join(KPI_DESCRIPTIONS)})", param_hint="--kpi"
+            f"unknown KPI {unknown[0]!r} (KPIs: {', '.join(KPI_BY_NAME)})", param_hint="--kpi"
         )
     typer.echo(format_comparison(read_run_summary(first), read_run_summary(second), names))

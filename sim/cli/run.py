@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from carreta.sim.cli.clock import COMMAND_STARTED
 
 ScenarioArgument = Annotated[
     Path, typer.Argument(help="Scenario file (YAML).", show_default=False, dir_okay=False)
@@ -21,15 +24,24 @@ ScenarioArgument = Annotated[
 
 
 def kpi_table(kpis: Mapping[str, float | int | None]) -> str:
-    """The KPIs as an aligned text table: name, value, unit (shown as by ``carreta compare``:
-    :mod:`carreta.sim.output.kpi_units`)."""
-    from carreta.sim.output.kpi_units import format_kpi, unit_label
+    """The KPIs as text, grouped (service, fleet, energy and CO₂, cost, operations): one line
+    per KPI with its label and unit, then its value, shown as ``carreta compare`` shows it
+    (:mod:`carreta.sim.output.kpi_definitions`). KPIs this version does not define come last."""
+    from carreta.sim.output.kpi_definitions import GROUPS, KPI_BY_NAME, KPIS, format_kpi
 
-    width = max(len(name) for name in kpis)
-    lines = [
-        f"{name:<{width}}  {format_kpi(name, value):>14}  {unit_label(name)}".rstrip()
-        for name, value in kpis.items()
-    ]
+    def line(name: str, value: float | int | None) -> str:
+        kpi = KPI_BY_NAME.get(name)
+        unit = "" if kpi is None or kpi.unit == "count" else f" [{kpi.unit}]"
+        return f"  {name + unit:<34}{format_kpi(name, value):>14}"
+
+    lines: list[str] = []
+    for group, heading in GROUPS.items():
+        names = [kpi.name for kpi in KPIS if kpi.group == group and kpi.name in kpis]
+        if names:
+            lines += [heading, *(line(name, kpis[name]) for name in names)]
+    others = [name for name in kpis if name not in KPI_BY_NAME]
+    if others:
+        lines += ["Other", *(line(name, kpis[name]) for name in others)]
     return "\n".join(lines)
 
 
@@ -73,7 +85,6 @@ def run_command(
     from tqdm import tqdm
 
     from carreta.sim.model.engine import simulate
-    from carreta.sim.output.metrics import KPI_DESCRIPTIONS
     from carreta.sim.output.results import default_run_dir, write_run
     from carreta.sim.scenario.models import load_scenario
 
@@ -102,10 +113,12 @@ def run_command(
         result = simulate(scenario, seed=run_seed, progress=advance, label=str(scenario_file))
     written = write_run(result, target, command=["carreta", *sys.argv[1:]])
     stored = json.loads((written / "kpis.json").read_text("utf-8"))
-    typer.echo(kpi_table({name: stored.get(name) for name in KPI_DESCRIPTIONS}))
+    typer.echo(kpi_table(stored))
+    command_s = time.perf_counter() - COMMAND_STARTED
     typer.echo(
-        f"\n{result.wall_time_s:.1f} s wall, {result.sim_events:,} SimPy events, "
-        f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % in routing"
+        f"\n{command_s:.1f} s wall for the command, of which {result.wall_time_s:.1f} s to build "
+        f"and simulate the day ({result.sim_events:,} SimPy events, "
+        f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % of it routing)"
     )
     typer.echo(f"results: {written}")
     typer.echo(f"{scenario.network.credit()}.")

@@ -181,14 +181,14 @@ def sweep_report_command(
     ] = 0.95,
 ) -> None:
     """Print KPI means with Student-t confidence intervals across replicates, per combination."""
-    from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+    from carreta.sim.output.kpi_definitions import KPI_BY_NAME
     from carreta.sim.sweep.report import format_summary, read_runs_table, summarise_runs
 
-    names = list(kpi) if kpi else list(KPI_DESCRIPTIONS)
-    unknown = [name for name in names if name not in KPI_DESCRIPTIONS]
+    names = list(kpi) if kpi else list(KPI_BY_NAME)
+    unknown = [name for name in names if name not in KPI_BY_NAME]
     if unknown:
         raise typer.BadParameter(
-            f"unknown KPI {unknown[0]!r} (KPIs: {', '.join(KPI_DESCRIPTIONS)})", param_hint="--kpi"
+            f"unknown KPI {unknown[0]!r} (KPIs: {', '.join(KPI_BY_NAME)})", param_hint="--kpi"
         )
     table = read_runs_table(out)
     summary = summarise_runs(table, kpis=names, confidence=confidence)

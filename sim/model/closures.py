@@ -34,6 +34,7 @@ import simpy
 
 from carreta.routing.closures import ClosableRouter, closed_pairs, edges_in_polygon, edges_named
 from carreta.sim.errors import ScenarioError
+from carreta.sim.model.clock import delay_until
 from carreta.sim.model.records import EventLog
 from carreta.sim.scenario.streets import WEEKDAYS, Closure
 
@@ -155,7 +156,7 @@ class ClosureScheduler:
         for time_s in self.change_times:
             if time_s <= self.env.now:
                 continue
-            yield self.env.timeout(time_s - self.env.now)
+            yield self.env.timeout(delay_until(self.env.now, time_s))
             self._apply()
             for w, window in enumerate(self.windows):
                 if window.start_s == time_s:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from carreta.sim.model.clock import delay_until
 from carreta.sim.model.demand import generate_orders, read_orders
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import BatterySpec
@@ -27,9 +28,9 @@ from carreta.sim.model.operations import FleetOperations, build_operations
 from carreta.sim.model.policies import make_policy
 from carreta.sim.model.records import EventLog, Leg, Order, OrderState, Tour
 from carreta.sim.model.robot import ChargingHub, LegPlanning, Robot, RobotSpec, TourOperations
-from carreta.sim.model.streets import build_street_rules
+from carreta.sim.model.streets import build_street_rules, build_van_zone_rules
 from carreta.sim.model.supervision import supervised_speed_kph
-from carreta.sim.model.vans import build_vans
+from carreta.sim.model.vans import build_vans, van_routers
 from carreta.sim.model.world import World, build_world
 from carreta.sim.scenario.models import RobotType, Scenario
 
@@ -116,11 +117,11 @@ class OrderSource:
         self.dispatcher = dispatcher
 
     def run(self) -> Generator[simpy.Event, Any, None]:
-        """One timeout per distinct creation time."""
+        """One timeout per distinct creation time, landing on it exactly (never before)."""
         env, arrived = self.env, self.dispatcher.order_arrived
         for order in self.orders:
             if order.created_s > env.now:
-                yield env.timeout(order.created_s - env.now)
+                yield env.timeout(delay_until(env.now, order.created_s))
             arrived(order)
 
 
@@ -272,19 +273,25 @@ def simulate(
         env, scenario, world, hubs, dispatcher, log, legs,
         streets=street_rules.planner, operations=operations,
     )  # fmt: skip
+    van_rules = build_van_zone_rules(
+        env, scenario, world.van_network(scenario).graph if scenario.fleet.van_count else None,
+        van_routers(scenario, world), log, label=label,
+    )  # fmt: skip
     vans = build_vans(
-        env, scenario, world, orders, dispatcher, log, legs, first_number=len(robots) + 1
-    )
+        env, scenario, world, orders, dispatcher, log, legs,
+        first_number=len(robots) + 1, streets=van_rules.planner,
+    )  # fmt: skip
     routers = {id(robot.router): robot.router for robot in [*robots, *vans]}
     routing_before = sum(router.query_s for router in routers.values())
     for seq, order in enumerate(orders):
         order.seq = seq
     dispatcher.prepare(orders)
-    if street_rules.scheduler is not None:
-        env.process(street_rules.scheduler.run())
+    for rules in (street_rules, van_rules):
+        if rules.scheduler is not None:
+            env.process(rules.scheduler.run())
     if operations is not None:
         operations.arm(robots)
-    robots += vans  # vans get neither street rules nor operations
+    robots += vans  # vans get no operations, and of the street rules only the zones
     timings["setup_s"] = time.perf_counter() - started - sum(timings.values())
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())

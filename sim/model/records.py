@@ -28,6 +28,16 @@ class OrderState(enum.StrEnum):
 FINAL_STATES = (OrderState.DELIVERED, OrderState.REJECTED)
 
 
+class OrderOutcome(enum.StrEnum):
+    """How an order ended the run; every order has exactly one outcome (the orders table's
+    ``outcome`` column, from which the service KPIs are counted)."""
+
+    ON_TIME = "on_time"  # delivered by its due time
+    LATE = "late"  # delivered after its due time, or still open at the end past it
+    OPEN_NOT_DUE = "open_not_due"  # still open at the end, due at or after it
+    REJECTED = "rejected"  # no robot could ever serve it
+
+
 @dataclass(slots=True)
 class Order:
     """One parcel to deliver to one door.
@@ -105,6 +115,19 @@ class Leg:
     nodes: np.ndarray
     cum_time_s: np.ndarray
     length_m: float
+    cut_s: float = np.nan  # when the run's end cut the leg short (NaN: driven to its end)
+
+
+def vertex_steps(route_nodes: np.ndarray, leg_nodes: np.ndarray) -> np.ndarray:
+    """For each vertex of a leg, the index of its node in the route it follows.
+
+    A leg's vertices are its route's nodes, some repeated where the robot waited (a crossing,
+    a stop for help): a repeated vertex maps to the same route index.
+    """
+    if leg_nodes.shape[0] == route_nodes.shape[0]:
+        return np.arange(route_nodes.shape[0])
+    moved = leg_nodes[1:] != leg_nodes[:-1]
+    return np.concatenate(([0], np.cumsum(moved)))
 
 
 EVENT_COLUMNS = ("time_s", "robot_id", "kind", "order_id", "node", "value")

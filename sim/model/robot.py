@@ -29,7 +29,16 @@ from carreta.sim.model.energy import (
     drive_energy_wh,
     grid_energy_wh,
 )
-from carreta.sim.model.records import Doors, EventLog, Leg, Order, OrderState, PlannedLeg, Tour
+from carreta.sim.model.records import (
+    Doors,
+    EventLog,
+    Leg,
+    Order,
+    OrderState,
+    PlannedLeg,
+    Tour,
+    vertex_steps,
+)
 
 __all__ = [
     "BUSY_STATES",
@@ -230,6 +239,7 @@ class Robot:
     command: Tour | ChargeRequest | None = field(init=False, default=None)  # not yet taken up
     _inbox: simpy.Event = field(init=False)  # succeeds with the next command
     _state_since: float = field(init=False)
+    _on_leg: tuple[Route, Leg, float] | None = field(init=False, default=None)  # + min battery
 
     def __post_init__(self) -> None:
         self._inbox = self.env.event()
@@ -253,8 +263,35 @@ class Robot:
             self.log.add(now, "state:" + state, robot_id=self.robot_id)
 
     def close(self) -> None:
-        """Account for the time since the last state change (call at the end of the run)."""
+        """End the run for this robot: cut a leg still under way at the current time (the
+        run's end) and account for the time since the last state change."""
+        if self._on_leg is not None:
+            self._cut_leg(*self._on_leg)
         self._set_state(self.state, log=False)
+
+    def _cut_leg(self, route: Route, leg: Leg, min_battery_wh: float) -> None:
+        """Keep of ``leg`` the vertices passed by now (the run's end) and give back the
+        distance and energy of the rest, which were booked at departure.
+
+        The edge under way when the run ends counts from the next run's point of view: the
+        leg's length is that of the edges completed, so km and energy match its node path.
+        Help stops under way are not inserted (their length is known only when they end).
+        """
+        elapsed_s = self.env.now - leg.depart_s
+        times = leg.cum_time_s
+        if elapsed_s >= float(times[-1]):
+            return
+        passed = max(int(np.searchsorted(times, elapsed_s, side="right")), 1)
+        lengths = route.cum_length_m[vertex_steps(route.nodes, leg.nodes)]
+        driven_m = float(lengths[passed - 1])
+        undriven_m = leg.length_m - driven_m
+        energy_wh = drive_energy_wh(undriven_m, self.spec.battery.consumption_wh_per_km)
+        leg.nodes, leg.cum_time_s = leg.nodes[:passed], times[:passed]
+        leg.length_m, leg.cut_s = driven_m, self.env.now
+        self.stats.distance_m -= undriven_m
+        self.stats.drive_energy_wh -= energy_wh
+        self.battery_wh += energy_wh
+        self.stats.min_battery_wh = min(min_battery_wh, self.battery_wh)
 
     def give(self, command: Tour | ChargeRequest) -> None:
         """Hand a command to this robot, idle at its hub (the dispatcher's side)."""
@@ -364,14 +401,20 @@ class Robot:
         self.battery_wh -= energy
         stats.drive_energy_wh += energy
         stats.distance_m += length_m
+        min_battery_wh = stats.min_battery_wh
         stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
         now = env.now
-        self.legs.append(Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m))
+        leg = Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m)
+        self.legs.append(leg)
         self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
-        if self.operations is None:
-            yield env.timeout(drive_s)
-        else:  # stops for help or a breakdown on the way
-            yield from self.operations.drive(self, route, self.legs[-1])
+        self._on_leg = (route, leg, min_battery_wh)
+        try:
+            if self.operations is None:
+                yield env.timeout(drive_s)
+            else:  # stops for help or a breakdown on the way
+                yield from self.operations.drive(self, route, leg)
+        finally:  # arrived, or broke down (the breakdown cut the leg itself)
+            self._on_leg = None
         self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
         return route
 

@@ -196,7 +196,7 @@ def van_zone_windows(zones: PedestrianZones, graph: nx.MultiDiGraph) -> list[Clo
 def build_van_zone_rules(
     env: simpy.Environment,
     scenario: Scenario,
-    graph: nx.MultiDiGraph,
+    graph: nx.MultiDiGraph | None,
     routers: Sequence[Router],
     log: EventLog,
     *,
@@ -204,13 +204,13 @@ def build_van_zone_rules(
 ) -> StreetRules:
     """Rules keeping vans out of the pedestrian zones outside their access hours.
 
-    ``graph`` is the vans' drive network and ``routers`` the vans' routers on it (the
-    :class:`~carreta.routing.closures.ClosableRouter` ones are closed). Vans built with the
-    planner (closures only: vans wait at no crossing) never drive on a zone edge while the zone
-    is closed to them. Empty without ``streets.zones``.
+    ``graph`` is the vans' drive network (None: no vans) and ``routers`` the vans' routers on
+    it (the :class:`~carreta.routing.closures.ClosableRouter` ones are closed). Vans built with
+    the planner (closures only: vans wait at no crossing) never drive on a zone edge while the
+    zone is closed to them. Empty without ``streets.zones`` or without vans.
     """
     zones = scenario.streets.zones
-    if zones is None:
+    if zones is None or graph is None or not routers:
         return StreetRules()
     tagged, _ = prepare_graph(scenario, graph, label=label)
     closable = [router for router in _unique(routers) if isinstance(router, ClosableRouter)]

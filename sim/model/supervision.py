@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 from simpy.resources.resource import Release
 
-from carreta.sim.model.records import EventLog
+from carreta.sim.model.records import EventLog, vertex_steps
 from carreta.sim.model.robot import Robot, RobotState
 from carreta.sim.scenario.operations import Supervision
 
@@ -79,18 +79,6 @@ def _one_duration_s(mean_s: float, sd_s: float, rng: np.random.Generator) -> flo
     return (
         float(mean_s) if sd_s == 0 else float(rng.lognormal(*_lognormal_parameters(mean_s, sd_s)))
     )
-
-
-def vertex_steps(route_nodes: np.ndarray, leg_nodes: np.ndarray) -> np.ndarray:
-    """For each vertex of a leg, the index of its node in the route it follows.
-
-    A leg's vertices are its route's nodes, some repeated where the robot waited (a crossing,
-    a stop for help): a repeated vertex maps to the same route index.
-    """
-    if leg_nodes.shape[0] == route_nodes.shape[0]:
-        return np.arange(route_nodes.shape[0])
-    moved = leg_nodes[1:] != leg_nodes[:-1]
-    return np.concatenate(([0], np.cumsum(moved)))
 
 
 def draw_help(

@@ -21,18 +21,19 @@ import logging
 import numpy as np
 import simpy
 
+from carreta.routing.router import Router
 from carreta.sim.errors import ScenarioError
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import BatterySpec
 from carreta.sim.model.records import Doors, EventLog, Leg, Order
-from carreta.sim.model.robot import ChargingHub, Robot, RobotSpec, VehicleKind
+from carreta.sim.model.robot import ChargingHub, LegPlanning, Robot, RobotSpec, VehicleKind
 from carreta.sim.model.world import HUB_MAX_SNAP_M, VanNetwork, World
 from carreta.sim.scenario.models import Scenario
 from carreta.sim.scenario.vans import VanType
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["build_vans", "van_doors", "van_spec"]
+__all__ = ["build_vans", "van_doors", "van_routers", "van_spec"]
 
 VAN_RESERVE_FRACTION = 0.05
 """Share of an electric van's battery never planned for use."""
@@ -105,6 +106,15 @@ def _van_hubs(
     return hubs
 
 
+def van_routers(scenario: Scenario, world: World) -> list[Router]:
+    """The routers of the scenario's van groups, in order (none without vans)."""
+    groups = [group for group in scenario.fleet.vans if group.count > 0]
+    if not groups:
+        return []
+    network = world.van_network(scenario)
+    return [network.router(group.traffic_speed_fraction) for group in groups]
+
+
 def build_vans(
     env: simpy.Environment,
     scenario: Scenario,
@@ -115,10 +125,13 @@ def build_vans(
     legs: list[Leg],
     *,
     first_number: int,
+    streets: LegPlanning | None = None,
 ) -> list[Robot]:
     """The scenario's vans, registered with ``dispatcher``; numbered from ``first_number``.
 
-    The van network is loaded on first use and kept by ``world`` for later runs.
+    The van network is loaded on first use and kept by ``world`` for later runs; ``streets``
+    plans the vans' legs (the pedestrian zones' access hours, :func:`van_routers` give the
+    routers it must close).
 
     Raises
     ------
@@ -152,6 +165,7 @@ def build_vans(
                 dispatcher=dispatcher,
                 charging_efficiency=scenario.energy.charging_efficiency_fraction,
                 doors=doors,
+                streets=streets,
             )
             vans.append(van)
             dispatcher.add_robot(van)

@@ -54,7 +54,7 @@ class VanNetwork:
             for _, _, data in graph.edges(data=True):
                 data["speed_kph"] = float(data["speed_kph"]) * traffic_speed_fraction
                 data["travel_time"] = float(data["travel_time"]) / traffic_speed_fraction
-            router = Router(graph, weight="travel_time")
+            router = ClosableRouter(graph, weight="travel_time")  # zones close to vans
             self._routers[traffic_speed_fraction] = router
         return router
 

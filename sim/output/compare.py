@@ -4,7 +4,7 @@ Plain functions on run directories (``kpis.json`` and ``orders.parquet``); ``car
 (:mod:`carreta.sim.cli.compare`) prints :func:`format_comparison`. Two runs of one seed whose
 scenarios share the demand section see the same orders whatever their fleets (robots or vans), and
 :func:`same_orders` checks it on the order tables. Values and units are shown by
-:mod:`carreta.sim.output.kpi_units`, exactly as ``carreta run`` prints them.
+:mod:`carreta.sim.output.kpi_definitions`, exactly as ``carreta run`` prints them.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from carreta.sim.output.kpi_units import format_kpi, unit_label
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.output.kpi_definitions import KPI_BY_NAME, format_kpi, unit_label
 from carreta.sim.output.rundir import RunDirError
 
 __all__ = [
@@ -34,7 +33,12 @@ __all__ = [
 DEMAND_COLUMNS = ("order_id", "created_s", "lon", "lat", "weight_kg")
 """Order-table columns that describe the demand itself (not how it was served)."""
 
-PER_PARCEL_KPIS = ("km_per_parcel", "co2_g_per_parcel", "cost_per_parcel_eur", "lead_time_mean_min")
+PER_PARCEL_KPIS = (
+    "km_per_delivery",
+    "co2_g_per_delivery",
+    "cost_per_delivery_eur",
+    "lead_time_mean_min",
+)
 """The KPIs a robots-versus-vans comparison is about, shown first."""
 
 
@@ -101,10 +105,10 @@ def compare_kpis(
     ``whole`` (whether both runs give the KPI as a whole number).
 
     ``names`` defaults to :data:`PER_PARCEL_KPIS`, then every other KPI known to either run
-    (in :data:`~carreta.sim.output.metrics.KPI_DESCRIPTIONS` order, then unknown ones).
+    (in :data:`~carreta.sim.output.kpi_definitions.KPIS` order, then unknown ones).
     """
     if names is None:
-        known = [*PER_PARCEL_KPIS, *KPI_DESCRIPTIONS, *first, *second]
+        known = [*PER_PARCEL_KPIS, *KPI_BY_NAME, *first, *second]
         names = list(dict.fromkeys(name for name in known if name in first or name in second))
     rows = []
     for name in names:

@@ -4,7 +4,7 @@ Layout of a run directory::
 
     scenario.resolved.yaml  the scenario as run (absolute paths, the seed used)
     manifest.json           seed, versions, git revision, wall time, status, timings
-    kpis.json               the KPIs (see carreta.sim.output.metrics.KPI_DESCRIPTIONS)
+    kpis.json               the KPIs (see carreta.sim.output.kpis.KPI_DESCRIPTIONS)
     orders.parquet          one row per order
     robots.parquet          one row per robot
     events.parquet          one row per event (if outputs.events)
@@ -32,14 +32,8 @@ from typing import Any
 from carreta.routing.files import create_dir_atomic, write_text_atomic
 from carreta.sim.errors import ResultsExistError
 from carreta.sim.model.engine import SimulationResult
-from carreta.sim.output.metrics import (
-    KPI_DESCRIPTIONS,
-    events_table,
-    legs_table,
-    orders_table,
-    robots_table,
-    run_kpis,
-)
+from carreta.sim.output.kpis import KPI_DESCRIPTIONS, run_kpis
+from carreta.sim.output.tables import events_table, legs_table, orders_table, robots_table
 from carreta.sim.output.trips import write_trips
 from carreta.sim.scenario.models import scenario_to_yaml
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.output.kpis import KPI_DESCRIPTIONS
 from carreta.sim.sweep.results import TABLE_FILE
 
 __all__ = ["format_summary", "parameter_columns", "read_runs_table", "summarise_runs"]

@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from carreta.routing.files import write_file_atomic, write_text_atomic
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.output.kpis import KPI_DESCRIPTIONS
 from carreta.sim.output.results import ResultsExistError, git_revision, package_versions
 from carreta.sim.sweep.load import Sweep, sweep_to_yaml
 from carreta.sim.sweep.spec import SweepRun, canonical_json

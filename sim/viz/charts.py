@@ -17,6 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from scipy import stats
 
 from carreta.sim.model.robot import RobotState
+from carreta.sim.output.kpi_definitions import is_share, kpi_label
 from carreta.sim.output.rundir import ROBOT_STATES, Run
 from carreta.sim.output.timeline import orders_over_time, robots_over_time
 
@@ -169,19 +170,6 @@ def confidence_table(
     return table.drop(columns="sd")
 
 
-_UNITS = {"_min": "min", "_eur": "EUR", "_kwh": "kWh", "_kg": "kg", "_h": "h", "_km": "km"}
-
-
-def kpi_label(kpi: str) -> str:
-    """A KPI name as an axis label with its unit: ``energy_cost_eur`` → ``energy cost [EUR]``."""
-    for suffix, unit in _UNITS.items():
-        if kpi.endswith(suffix):
-            return f"{kpi[: -len(suffix)].replace('_', ' ')} [{unit}]"
-    if kpi.endswith("_rate") or kpi == "utilisation":
-        return f"{kpi.replace('_', ' ')} [%]"
-    return kpi.replace("_", " ")
-
-
 def plot_kpi_sweep(
     runs: pd.DataFrame,
     x: str,
@@ -197,7 +185,7 @@ def plot_kpi_sweep(
     Each combination of the ``by`` parameters gets its own line; rates are shown in percent
     and their bands clipped to [0, 100] %.
     """
-    percent = kpi.endswith("_rate") or kpi == "utilisation"
+    percent = is_share(kpi)
     scale = 100.0 if percent else 1.0
     table = confidence_table(runs, x, kpi, by=by)
     fig = Figure(figsize=(9, 5.5), dpi=DPI, layout="constrained")

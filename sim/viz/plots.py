@@ -24,7 +24,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from carreta.sim.output.metrics import KPI_DESCRIPTIONS
+from carreta.sim.output.kpis import KPI_DESCRIPTIONS
 from carreta.sim.output.results import write_atomic_dir
 from carreta.sim.output.rundir import (
     RunDirError,
@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 #: KPIs a sweep is plotted for when none are asked for (those present in runs.parquet).
 DEFAULT_SWEEP_KPIS = (
-    "on_time_rate",
+    "on_time_share",
     "service_rate",
     "lead_time_p95_min",
     "utilisation",
