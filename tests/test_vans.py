@@ -180,3 +180,53 @@ def test_carreta_compare_rejects_a_folder_that_is_not_a_run(tmp_path: Path) -> N
         assert done.returncode == 2
         assert len(done.stderr.strip().splitlines()) == 1
         assert str(bad) in done.stderr and "Traceback" not in done.stderr
+
+
+ECUSSON = ROOT / "scenarios" / "ecusson_phase3.yaml"
+ZONES = ROOT.parent / "shared" / "data" / "montpellier" / "VilleMTP_MTP_ZonePietonne.geojson"
+
+
+@pytest.mark.slow
+def test_simulate_keeps_vans_out_of_the_zones_outside_their_access_hours(
+    carreta_cache_dir: Path,
+) -> None:
+    """Through the public API, on the city's streets with doors in the Écusson: from 11:00,
+    when the pedestrian zones are closed to vans (access 06:00-11:00), no van drives a zone edge
+    and orders inside wait; with access all day, vans drive through the zones."""
+    import networkx as nx
+
+    from carreta.routing.zones import read_zones, tag_zones, zone_edge_pairs
+
+    def day(access: list[dict[str, str]]) -> SimulationResult:
+        overrides = {
+            "network.cache_dir": str(carreta_cache_dir),
+            "fleet.robots[0].count": 0,
+            "fleet.vans": [{"type": "van", "count": 3}],
+            "demand.orders_per_day": 300,
+            "demand.hourly_profile": [1] * 24,
+            "simulation.start": "11:00",
+            "simulation.duration_h": 2.0,
+            "streets.zones.van_access": access,
+            "streets.closures": [],
+        }
+        return simulate(load_scenario(ECUSSON, overrides=overrides))
+
+    closed = day([{"start": "06:00", "end": "11:00"}])
+    open_all_day = day([{"start": "00:00", "end": "23:59"}])
+    assert closed.world.vans is not None
+    graph: nx.MultiDiGraph = closed.world.vans.graph.copy()
+    tag_zones(graph, read_zones(ZONES))
+    zone_pairs = set(zone_edge_pairs(graph))
+
+    def zone_edges_driven(result: SimulationResult) -> int:
+        return sum(
+            len(zone_pairs & set(itertools.pairwise(leg.nodes.tolist()))) for leg in result.legs
+        )
+
+    assert zone_edges_driven(open_all_day) > 0  # the zones are on the vans' way
+    assert zone_edges_driven(closed) == 0
+    delivered = {
+        name: sum(order.state == "delivered" for order in result.orders)
+        for name, result in (("closed", closed), ("open", open_all_day))
+    }
+    assert delivered["closed"] < delivered["open"]  # doors inside wait for the zone to open
