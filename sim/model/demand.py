@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from carreta.routing import Snapper
-from carreta.sim.errors import ScenarioError
 from carreta.sim.model.addresses import address_sampler
+from carreta.sim.model.orders_file import read_orders_file, read_points_file
 from carreta.sim.model.records import Order, OrderState
 from carreta.sim.scenario.demand import Demand, Destinations, WeightDistribution
 from carreta.sim.scenario.models import Scenario
@@ -79,14 +77,6 @@ def _points_in_circle(
     return destinations.center_lon + np.degrees(dlon), destinations.center_lat + np.degrees(dlat)
 
 
-def _read_points_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    table = _read_csv(path, required=("lon", "lat"))
-    weights = table["weight"].to_numpy(float) if "weight" in table else None
-    if weights is not None and (not np.all(np.isfinite(weights)) or weights.sum() <= 0):
-        raise ScenarioError(str(path), "weight", "weights must be finite, non-negative, not all 0")
-    return table["lon"].to_numpy(float), table["lat"].to_numpy(float), weights
-
-
 def door_sampler(
     destinations: Destinations, node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
 ) -> Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]:
@@ -114,7 +104,7 @@ def door_sampler(
         return address_sampler(destinations)
     else:
         assert destinations.points_csv is not None
-        lons, lats, weights = _read_points_csv(destinations.points_csv)
+        lons, lats, weights = read_points_file(destinations.points_csv)
         p = None if weights is None else weights / weights.sum()
 
         def draw(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -180,57 +170,6 @@ def _reject(order: Order, reason: str) -> None:
     order.reason = reason
 
 
-def _read_csv(path: Path, *, required: tuple[str, ...]) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise ScenarioError(str(path), None, f"cannot read CSV: {exc}") from None
-    missing = [name for name in required if name not in table.columns]
-    if missing:
-        raise ScenarioError(str(path), missing[0], "required column is missing")
-    if table.empty:
-        raise ScenarioError(str(path), None, "the CSV file has no rows")
-    for name in required:
-        values = pd.to_numeric(table[name], errors="coerce")
-        bad = np.flatnonzero(values.isna().to_numpy())
-        if bad.shape[0]:
-            row = int(bad[0]) + 2  # header is line 1
-            raise ScenarioError(
-                str(path), name, f"line {row}: not a number: {table[name][bad[0]]!r}"
-            )
-        table[name] = values
-    return table
-
-
-def _clock_seconds(path: Path, table: pd.DataFrame, name: str) -> np.ndarray:
-    """Seconds since midnight from a ``*_s`` column or an ``HH:MM[:SS]`` column."""
-    if f"{name}_s" in table:
-        return _read_csv_column(path, table, f"{name}_s")
-    values = pd.to_timedelta(
-        table[name].astype(str).str.strip().map(_with_seconds), errors="coerce"
-    )
-    bad = np.flatnonzero(values.isna().to_numpy())
-    if bad.shape[0]:
-        row = int(bad[0]) + 2
-        raise ScenarioError(
-            str(path), name, f"line {row}: not a time of day 'HH:MM[:SS]': {table[name][bad[0]]!r}"
-        )
-    return values.dt.total_seconds().to_numpy(float)
-
-
-def _with_seconds(text: str) -> str:
-    return text + ":00" if text.count(":") == 1 else text
-
-
-def _read_csv_column(path: Path, table: pd.DataFrame, name: str) -> np.ndarray:
-    values = pd.to_numeric(table[name], errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy())
-    if bad.shape[0]:
-        row = int(bad[0]) + 2
-        raise ScenarioError(str(path), name, f"line {row}: not a number: {table[name][bad[0]]!r}")
-    return values.to_numpy(float)
-
-
 def read_orders(scenario: Scenario, snapper: Snapper) -> list[Order]:
     """Read the orders of ``demand.orders_csv`` (see the scenario reference for the columns).
 
@@ -245,41 +184,32 @@ def read_orders(scenario: Scenario, snapper: Snapper) -> list[Order]:
     demand = scenario.demand
     path = demand.orders_csv
     assert path is not None
-    table = _read_csv(path, required=("lon", "lat", "weight_kg"))
-    if "created_s" not in table and "created" not in table:
-        raise ScenarioError(str(path), "created_s", "required column is missing (or 'created')")
-    created = _clock_seconds(path, table, "created")
-    if "due_s" in table or "due" in table:
-        due = _clock_seconds(path, table, "due")
-    else:
-        due = created + demand.time_window_min * 60.0
-    ids = (
-        _read_csv_column(path, table, "order_id").astype(np.int64)
-        if "order_id" in table
-        else np.arange(len(table), dtype=np.int64)
-    )
-    if np.unique(ids).shape[0] != ids.shape[0]:
-        raise ScenarioError(str(path), "order_id", "order ids must be unique")
+    rows = read_orders_file(path)
+    created = rows.created_s
+    due = rows.due_s if rows.due_s is not None else created + demand.time_window_min * 60.0
     start, end = _window_s(scenario)
     inside = (created >= start) & (created < end)
     if not inside.all():
-        logger.warning("%s: %d orders outside the simulated window ignored", path, (~inside).sum())
+        first = int(np.flatnonzero(~inside)[0]) + 2
+        logger.warning(
+            "%s: %d orders created outside the simulated window ignored (first: line %d)",
+            path, int((~inside).sum()), first,
+        )  # fmt: skip
     order_rows = np.flatnonzero(inside)
     order_rows = order_rows[np.argsort(created[order_rows], kind="stable")]
-    lons = table["lon"].to_numpy(float)
-    lats = table["lat"].to_numpy(float)
-    snapped = snapper.snap(lons, lats)
+    snapped = snapper.snap(rows.lon, rows.lat)
     orders = []
     for i in order_rows:
         order = Order(
-            order_id=int(ids[i]),
+            order_id=int(rows.order_id[i]),
             created_s=float(created[i]),
             due_s=float(due[i]),
-            lon=float(lons[i]),
-            lat=float(lats[i]),
+            lon=float(rows.lon[i]),
+            lat=float(rows.lat[i]),
             node=int(snapped.nodes[i]),
             access_m=float(snapped.distance_m[i]),
-            weight_kg=float(table["weight_kg"].iloc[i]),
+            weight_kg=float(rows.weight_kg[i]),
+            ref=rows.order_ref[i],
         )
         if order.access_m > demand.destinations.max_snap_distance_m:
             _reject(order, "address_too_far")

@@ -65,9 +65,8 @@ class Order:
     attempts: int = 0
     seq: int = -1  # position in the day's order list (set by the engine)
     access_s: float = 0.0  # time to walk access_m at the stop, added to the service time
-    returned: int = (
-        0  # times brought back to the hub by a broken robot (carreta.sim.model.breakdowns)
-    )
+    returned: int = 0  # times brought back to the hub by a broken robot (breakdowns)
+    ref: str | None = None  # the order's id as written in an orders CSV, when not a number
 
     @property
     def is_open(self) -> bool:
