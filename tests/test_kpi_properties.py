@@ -82,6 +82,10 @@ def test_outcomes_partition_the_orders_and_kpis_recompute(
         assert kpis["on_time_share"] == pytest.approx(on_time.sum() / due)
     else:
         assert math.isnan(kpis["on_time_share"])
+    servable = due - int((state == "rejected").sum())
+    if servable:
+        assert kpis["service_rate"] == pytest.approx(delivered.sum() / servable)
+        assert kpis["on_time_share"] <= kpis["service_rate"]  # same orders, stricter test
     if kpis["orders_delivered"]:  # delivered orders are among those due
         assert kpis["on_time_share"] <= kpis["on_time_among_delivered"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,10 @@ from scipy import stats
 
 from carreta.sim.cli import main
 from carreta.sim.output.rundir import RunDirError, load_run, street_lines
+from carreta.sim.output.statistics import replicate_intervals
 from carreta.sim.output.timeline import orders_over_time, robots_over_time
-from carreta.sim.viz.charts import confidence_table
 from carreta.sim.viz.maps import deliveries_per_district, read_districts
-from carreta.sim.viz.plots import plot_sweep, sweep_parameters
+from carreta.sim.viz.plots import SERVICE_CHART, plot_sweep, sweep_parameters
 
 RUN_PLOTS = {"map_deliveries.png", "map_routes.png", "timeline.png", "lead_times.png"}
 
@@ -160,23 +161,30 @@ def test_timeline_counts_add_up(tiny_run_dir: Path) -> None:
     assert orders["on_board"].iloc[-1] == (run.orders["state"] == "on_board").sum()
 
 
-def _synthetic_sweep(folder: Path) -> pd.DataFrame:
+def _synthetic_sweep(folder: Path, *, policies: tuple[str, ...] = ("tours",)) -> pd.DataFrame:
+    """A runs table like ``carreta sweep`` writes: 3 fleet sizes (× policies), 4 replicates,
+    consistent order counts (small fleets leave orders undelivered), one failed run."""
     rng = np.random.default_rng(3)
     rows = []
-    for robots in (2, 4, 6):
-        for replicate in range(4):
-            rows.append(
-                {
-                    "run_id": f"r{robots}-{replicate}",
-                    "replicate": replicate,
-                    "seed": 100 + replicate,
-                    "fleet.robots[0].count": robots,
-                    "demand.orders_per_day": 80,
-                    "status": "completed",
-                    "on_time_share": min(1.0, 0.3 + 0.1 * robots + rng.normal(0, 0.03)),
-                    "energy_cost_eur": 0.5 * robots + rng.normal(0, 0.05),
-                }
-            )
+    for robots in (1, 3, 6):
+        for policy in policies:
+            for replicate in range(4):
+                created = 60
+                delivered = min(created, int(12 * robots + rng.integers(0, 8)))
+                on_time = max(0, delivered - int(rng.integers(0, 4)) - (6 if robots == 1 else 0))
+                rows.append(
+                    {"run_id": f"r{robots}{policy}-{replicate}", "replicate": replicate,
+                     "seed": 100 + replicate, "fleet.robots[0].count": robots,
+                     "dispatch.policy": policy, "demand.orders_per_day": 80,
+                     "status": "completed", "orders_created": created,
+                     "orders_due": delivered + 10, "orders_on_time": on_time,
+                     "orders_delivered": delivered, "orders_rejected": 0,
+                     "on_time_share": on_time / (delivered + 10),
+                     "on_time_among_delivered": on_time / delivered,
+                     "service_rate": delivered / created,
+                     "energy_cost_eur": 0.5 * robots + rng.normal(0, 0.05),
+                     "cost_per_delivery_eur": 40.0 * robots / delivered + rng.normal(0, 0.1)}
+                )  # fmt: skip
     rows.append({**rows[0], "run_id": "broken", "status": "failed", "on_time_share": None})
     table = pd.DataFrame(rows)
     folder.mkdir()
@@ -192,24 +200,75 @@ def test_sweep_plot_kpi_against_parameter(
     code, _, _ = run_cli(["plot", str(tmp_path / "sweep")], capsys)
     assert code == 0
     pictures = sorted((tmp_path / "sweep" / "plots").iterdir())
-    assert [p.name for p in pictures] == ["kpi_energy_cost_eur.png", "kpi_on_time_share.png"]
+    assert [p.name for p in pictures] == [
+        "kpi_cost_per_delivery_eur.png", "kpi_on_time_share.png", "kpi_service_rate.png",
+        SERVICE_CHART,
+    ]  # fmt: skip
     for picture in pictures:
         assert_picture(picture)
+
+
+def test_sweep_charts_use_the_replicate_statistics(tmp_path: Path) -> None:
+    """Shares of orders get Wilson bands over the pooled orders, means Student-t bands."""
+    table = _synthetic_sweep(tmp_path / "sweep", policies=("batch", "tours"))
+    calls: list[tuple[list[str], list[str] | None, pd.DataFrame]] = []
+
+    def spy(
+        runs: pd.DataFrame,
+        keys: Sequence[str],
+        *,
+        kpis: Sequence[str] | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        result = replicate_intervals(runs, keys, kpis=kpis, level=level)
+        calls.append((list(keys), None if kpis is None else list(kpis), result))
+        return result
+
+    written = plot_sweep(tmp_path / "sweep", tmp_path / "plots", intervals=spy)
+    assert len(calls) == 1
+    keys, kpis, result = calls[0]
+    assert keys == ["fleet.robots[0].count", "dispatch.policy"]
+    assert kpis is not None
+    assert {"on_time_share", "service_rate", "on_time_among_delivered"} <= set(kpis)
     completed = table[table["status"] == "completed"]
-    ci = confidence_table(completed, "fleet.robots[0].count", "on_time_share")
-    four = completed[completed["fleet.robots[0].count"] == 4]["on_time_share"]
-    half = stats.t.ppf(0.975, len(four) - 1) * four.std() / np.sqrt(len(four))
-    row = ci[ci["fleet.robots[0].count"] == 4].iloc[0]
-    assert row["n"] == 4
-    assert row["mean"] == pytest.approx(four.mean())
-    assert row["low"] == pytest.approx(four.mean() - half)
-    assert row["high"] == pytest.approx(four.mean() + half)
+    one = completed[
+        (completed["fleet.robots[0].count"] == 1) & (completed["dispatch.policy"] == "batch")
+    ]
+    row = result[(result["kpi"] == "on_time_share") & (result["fleet.robots[0].count"] == 1)
+                 & (result["dispatch.policy"] == "batch")].iloc[0]  # fmt: skip
+    wilson = stats.binomtest(int(one["orders_on_time"].sum()), int(one["orders_due"].sum()))
+    assert row["method"] == "wilson_pooled"
+    assert row["low"] == pytest.approx(wilson.proportion_ci(method="wilson").low)
+    cost = result[result["kpi"] == "cost_per_delivery_eur"]
+    assert set(cost["method"]) == {"student_t"}
+    assert written[0].name == SERVICE_CHART
+    for path in written:
+        assert_picture(path)
+
+
+def test_service_chart_panels_and_categorical_axis(tmp_path: Path) -> None:
+    """One panel per other swept parameter; a text parameter on the x axis works too."""
+    _synthetic_sweep(tmp_path / "sweep", policies=("batch", "tours", "nearest_idle"))
+    written = plot_sweep(
+        tmp_path / "sweep", tmp_path / "plots", intervals=replicate_intervals,
+        x="dispatch.policy", kpis=["on_time_share"],
+    )  # fmt: skip
+    assert [path.name for path in written] == ["kpi_on_time_share.png"]  # asked: no service.png
+    written = plot_sweep(tmp_path / "sweep", tmp_path / "more", intervals=replicate_intervals)
+    assert written[0].name == SERVICE_CHART
+    with Image.open(written[0]) as image:
+        assert image.width > image.height  # three panels side by side
+    for path in written:
+        assert_picture(path)
 
 
 def test_sweep_plot_rejects_unknown_kpi(tmp_path: Path) -> None:
     _synthetic_sweep(tmp_path / "sweep")
     with pytest.raises(RunDirError, match="no_such_kpi"):
-        plot_sweep(tmp_path / "sweep", tmp_path / "out", kpis=["no_such_kpi"])
+        plot_sweep(
+            tmp_path / "sweep", tmp_path / "out", intervals=replicate_intervals,
+            kpis=["no_such_kpi"],
+        )  # fmt: skip
     assert not (tmp_path / "out").exists()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -261,15 +262,62 @@ def test_another_sweep_is_refused_and_nothing_changes(
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
 
 
-def test_sweep_report_prints_means_and_intervals(
-    reference: Path, capsys: pytest.CaptureFixture[str]
+def test_sweep_report_prints_one_table_and_the_sweep_still_resumes(
+    reference: Path, sweep_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli("sweep-report", str(reference), "--kpi", "orders_delivered") == 0
-    out = capsys.readouterr().out
-    assert "8 runs (8 completed, 0 failed, 0 pending)" in out
-    assert "fleet.robots[0].count=3  dispatch.policy=batch  (2 runs)" in out
-    assert out.count("95 % CI [") == 4
+    out = tmp_path / "copy"
+    shutil.copytree(reference, out)
+    assert cli("sweep-report", str(out)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{out}: 8 runs (8 completed, 0 failed, 0 pending)"
+    rows = [line.split() for line in lines[3:7]]
+    assert [row[:3] for row in rows] == [
+        ["2", "nearest_idle", "2"], ["2", "batch", "2"], ["3", "nearest_idle", "2"],
+        ["3", "batch", "2"],
+    ]  # fmt: skip
+    assert len(lines) == 3 + 4 + 4  # heading, header, rule; a row per combination; legend
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 * summary["kpi"].nunique()
+    shares = summary[summary["method"] == "wilson_pooled"]
+    assert set(shares["kpi"]) == {"on_time_share", "on_time_among_delivered", "service_rate"}
+    assert shares["low"].between(0, 1).all() and shares["high"].between(0, 1).all()
+    assert (out / "summary.md").read_text("utf-8").count("\n| ") == 5
+    # the summary files do not stop the sweep from resuming in its folder
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--no-progress") == 0
+    assert "8 completed (0 now, 8 already done)" in capsys.readouterr().out
     assert cli("sweep-report", str(reference.parent)) == 2
+
+
+def test_one_robot_point_of_a_fleet_sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tiny scenario with 1 or 3 robots: the headline on-time share shows what one robot
+    cannot do, although the few orders it delivers are mostly on time."""
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    sweep_file = folder / "sweep.yaml"
+    sweep_file.write_text(
+        yaml.safe_dump(
+            {"name": "one-robot", "base": str(TINY), "seed": 2026, "replicates": 3,
+             "grid": {"fleet.robots[0].count": [1, 3]}}
+        ),
+        "utf-8",
+    )  # fmt: skip
+    out = tmp_path / "out"
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--no-progress") == 0
+    capsys.readouterr()
+    assert cli("sweep-report", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert [line.split()[:2] for line in printed.splitlines()[3:5]] == [["1", "3"], ["3", "3"]]
+    summary = pd.read_csv(out / "summary.csv").set_index(["fleet.robots[0].count", "kpi"])
+    one, three = summary.loc[1], summary.loc[3]
+    on_time, delivered = one.loc["on_time_share"], one.loc["on_time_among_delivered"]
+    assert on_time["method"] == "wilson_pooled" and on_time["replicates"] == 3
+    assert on_time["high"] < delivered["low"]  # punctual deliveries do not hide the backlog
+    assert on_time["high"] < three.loc["on_time_share"]["low"]
+    assert one.loc["service_rate"]["high"] < three.loc["service_rate"]["low"]
+    assert cli("plot", str(out)) == 0
+    assert (out / "plots" / "service.png").stat().st_size > 10_000
 
 
 def test_unreachable_scheduler_is_a_user_error(

@@ -20,9 +20,17 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from carreta.sim.cli import main
-from carreta.sim.errors import ScenarioError
+from carreta.sim.errors import RunDirError, ScenarioError
+from carreta.sim.output.statistics import wilson_interval
 from carreta.sim.sweep.load import load_sweep
-from carreta.sim.sweep.report import summarise_runs
+from carreta.sim.sweep.report import (
+    DEFAULT_KPIS,
+    SUMMARY_CSV,
+    SUMMARY_MARKDOWN,
+    compact_table,
+    format_interval,
+    summarise_runs,
+)
 from carreta.sim.sweep.spec import (
     SampleSpec,
     SweepError,
@@ -31,6 +39,7 @@ from carreta.sim.sweep.spec import (
     run_id,
     sample_points,
 )
+from carreta.sim.viz.plots import DEFAULT_SWEEP_KPIS
 
 PROJECT = Path(__file__).resolve().parents[1]
 TINY = PROJECT / "scenarios" / "tiny.yaml"
@@ -280,26 +289,126 @@ def test_sample_sweep_file_is_valid() -> None:
     assert {"fleet.robots[0].count", "dispatch.policy"} <= set(sweep.parameter_paths)
 
 
-def test_summary_gives_student_t_intervals_per_combination() -> None:
-    table = pd.DataFrame(
-        {
-            "run_id": list("abcdefg"),
-            "replicate": [0, 1, 2, 0, 1, 2, 3],
-            "seed": [1, 2, 3, 1, 2, 3, 4],
-            "fleet.robots[0].count": [2, 2, 2, 3, 3, 3, 3],
-            "status": ["completed"] * 6 + ["failed"],
-            "error": [None] * 6 + ["boom"],
-            "orders_delivered": [10.0, 12.0, 14.0, 20.0, 20.0, 23.0, np.nan],
-        }
-    )
-    summary = summarise_runs(table, kpis=["orders_delivered"])
-    assert list(summary["fleet.robots[0].count"]) == [2, 3]
-    assert list(summary["runs"]) == [3, 3]  # the failed run does not count
+def report_table() -> pd.DataFrame:
+    """A runs table as ``carreta sweep`` writes it: 2 fleet sizes × 2 policies, 3 replicates,
+    one failed run; and a combination whose only run failed."""
+    rows = []
+    for robots, policy, on_time, delivered in (
+        (1, "batch", [7, 10, 8], [8, 11, 8]),
+        (1, "tours", [9, 9, 6], [10, 9, 7]),
+        (3, "batch", [24, 30, 29], [24, 30, 29]),
+        (3, "tours", [23, 30, 30], [24, 30, 30]),
+    ):
+        for replicate in range(3):
+            rows.append(
+                {"run_id": f"{robots}{policy}{replicate}", "replicate": replicate,
+                 "seed": 100 + replicate, "fleet.robots[0].count": robots,
+                 "dispatch.policy": policy, "status": "completed", "error": None,
+                 "orders_created": 40.0, "orders_due": 30.0,
+                 "orders_on_time": float(on_time[replicate]),
+                 "orders_delivered": float(delivered[replicate]), "orders_rejected": 0.0,
+                 "lead_time_p95_min": 100.0 - 10 * robots + replicate,
+                 "utilisation": 0.8 - 0.01 * replicate, "km_per_delivery": 1.5,
+                 "cost_per_delivery_eur": 3.0 + replicate}
+            )  # fmt: skip
+    rows.append({**rows[0], "run_id": "failed", "replicate": 3, "status": "failed",
+                 "error": "boom", "orders_on_time": np.nan, "orders_due": np.nan})  # fmt: skip
+    rows.append({**rows[0], "run_id": "lost", "fleet.robots[0].count": 5, "status": "failed"})
+    table = pd.DataFrame(rows)
+    table["on_time_share"] = table["orders_on_time"] / table["orders_due"]
+    table["service_rate"] = table["orders_delivered"] / table["orders_created"]
+    return table
+
+
+def test_summary_pools_orders_for_shares_and_averages_the_rest() -> None:
+    table = report_table()
+    summary = summarise_runs(table, kpis=["on_time_share", "lead_time_p95_min"])
+    assert len(summary) == 4 * 2  # combinations with a completed run × KPIs
     first = summary.iloc[0]
-    half = stats.t.ppf(0.975, 2) * 2.0 / math.sqrt(3)  # sd of 10, 12, 14 is 2
-    assert first["orders_delivered_mean"] == pytest.approx(12.0)
-    assert first["orders_delivered_ci_low"] == pytest.approx(12.0 - half)
-    assert first["orders_delivered_ci_high"] == pytest.approx(12.0 + half)
+    assert (first["fleet.robots[0].count"], first["dispatch.policy"]) == (1, "batch")
+    assert first["replicates"] == 3  # the failed run does not count
+    assert (first["successes"], first["trials"]) == (25, 90)
+    assert first["method"] == "wilson_pooled"
+    lead = summary.iloc[1]
+    half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)  # sd of 90, 91, 92 is 1
+    assert lead["estimate"] == pytest.approx(91.0)
+    assert (lead["low"], lead["high"]) == (pytest.approx(91 - half), pytest.approx(91 + half))
+    with pytest.raises(RunDirError, match="no column robot_km"):
+        summarise_runs(table, kpis=["robot_km"])
+
+
+def test_compact_table_has_one_row_per_combination() -> None:
+    table = report_table()
+    kpis = list(DEFAULT_KPIS)
+    compact = compact_table(table, summarise_runs(table, kpis=kpis), kpis=kpis)
+    assert len(compact) == 5  # 4 combinations, and the one whose run failed
+    assert list(compact.columns[:3]) == ["fleet.robots[0].count", "dispatch.policy", "runs"]
+    assert list(compact["runs"]) == ["3", "3", "3", "3", "0"]
+    row = compact.iloc[0]
+    low, high = wilson_interval(25, 90)
+    assert row["on time share [%]"] == f"27.8 ± {50 * (high[()] - low[()]):.1f}"
+    assert row["lead time p95 [min]"].startswith("91.0 ± ")
+    assert compact.iloc[2]["on time share [%]"] == "92.2 [84.8, 96.2]"  # 83 of 90: not centred
+    assert compact.iloc[4]["on time share [%]"] == "–"
+
+
+@pytest.mark.parametrize(
+    ("name", "estimate", "low", "high", "text"),
+    [
+        ("on_time_share", 0.842, 0.811, 0.873, "84.2 ± 3.1"),
+        ("on_time_share", 1.0, 0.956, 1.0, "100.0 [95.6, 100.0]"),
+        ("on_time_share", 0.0, 0.0, 0.06, "0.0 [0.0, 6.0]"),
+        ("lead_time_p95_min", 126.3, 106.1, 146.5, "126 ± 20"),
+        ("km_per_delivery", 1.694, 0.926, 2.463, "1.69 ± 0.77"),
+        ("orders_late", 2.0, 0.0, 9.46, "2.0 [0.0, 9.5]"),
+        ("cost_per_delivery_eur", 12.3, float("nan"), float("nan"), "12.3 ± –"),
+        ("utilisation", float("nan"), float("nan"), float("nan"), "–"),
+    ],
+)
+def test_interval_cells(name: str, estimate: float, low: float, high: float, text: str) -> None:
+    assert format_interval(name, estimate, low, high) == text
+
+
+def test_sweep_report_prints_one_table_and_writes_csv_and_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    report_table().to_parquet(folder / "runs.parquet", index=False)
+    with pytest.raises(SystemExit) as caught:
+        main(["sweep-report", str(folder)])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == f"{folder}: 14 runs (12 completed, 2 failed, 0 pending)"
+    assert lines[1].split() == [
+        "fleet.robots[0].count", "dispatch.policy", "runs", "on", "time", "share", "[%]",
+        "service", "rate", "[%]", "lead", "time", "p95", "[min]", "utilisation", "[%]", "km",
+        "per", "delivery", "[km]", "cost", "per", "delivery", "[EUR]",
+    ]  # fmt: skip
+    assert lines[3].split()[:5] == ["1", "batch", "3", "27.8", "±"]
+    assert len(lines) < 15 and "Warning" not in out
+    csv = pd.read_csv(folder / SUMMARY_CSV)
+    assert len(csv) == 4 * csv["kpi"].nunique() and csv["kpi"].nunique() >= 8
+    assert {"estimate", "low", "high", "half_width", "method"} <= set(csv.columns)
+    share = csv[(csv["kpi"] == "on_time_share") & (csv["dispatch.policy"] == "batch")]
+    assert share["estimate"].round(4).tolist() == [round(25 / 90, 4), round(83 / 90, 4)]
+    markdown = (folder / SUMMARY_MARKDOWN).read_text("utf-8")
+    assert "| 1 | batch | 3 | 27.8 ± " in markdown and "|---|---|---:|" in markdown
+    assert markdown.count("\n| ") == 1 + 5  # the header, a row per combination
+    before = (folder / SUMMARY_CSV).stat().st_mtime_ns
+    with pytest.raises(SystemExit) as caught:  # a later report replaces the summary
+        main(["sweep-report", str(folder), "--kpi", "service_rate", "--confidence", "0.9"])
+    assert caught.value.code == 0
+    assert "90 % Wilson" in capsys.readouterr().out
+    assert (folder / SUMMARY_CSV).stat().st_mtime_ns >= before
+    assert "service rate [%]" in (folder / SUMMARY_MARKDOWN).read_text("utf-8")
+    assert "on time share" not in (folder / SUMMARY_MARKDOWN).read_text("utf-8")
+    assert sorted(p.name for p in folder.iterdir()) == ["runs.parquet", "summary.csv", "summary.md"]
+
+
+def test_report_defaults_are_the_plotted_kpis() -> None:
+    assert DEFAULT_KPIS == DEFAULT_SWEEP_KPIS
 
 
 _JSON = st.recursive(

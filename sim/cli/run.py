@@ -1,8 +1,8 @@
-"""``carreta validate`` and ``carreta run``: check a scenario file, simulate its day.
+"""``carreta validate`` and ``carreta run``: check a scenario as a run would, simulate its day.
 
 Errors are not handled here: :func:`carreta.sim.cli.main` turns every user error into one line and
-exit code 2. ``validate`` imports only the scenario models (pydantic, PyYAML); ``run`` imports the
-simulation model when it runs, so the command line starts fast.
+exit code 2. Both import the simulation only when they run (``validate --schema-only`` needs only
+the scenario models), so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from carreta.sim.cli.clock import COMMAND_STARTED
+
+if TYPE_CHECKING:
+    from carreta.sim.scenario.models import Scenario
 
 ScenarioArgument = Annotated[
     Path, typer.Argument(help="Scenario file (YAML).", show_default=False, dir_okay=False)
@@ -45,17 +48,60 @@ def kpi_table(kpis: Mapping[str, float | int | None]) -> str:
     return "\n".join(lines)
 
 
-def validate_command(scenario_file: ScenarioArgument) -> None:
-    """Check a scenario file and say what it describes (exit code 2 if it is invalid)."""
-    from carreta.sim.scenario.models import load_scenario
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Change a field for this command only: field.path=value (YAML value); repeatable, "
+        "e.g. --set fleet.robots[0].count=30.",
+        show_default=False,
+    ),
+]
+MemoryCheckOption = Annotated[
+    bool,
+    typer.Option(
+        "--memory-check/--no-memory-check",
+        help="Stop before simulating a day that would not fit in the available memory "
+        "(also CARRETA_MEMORY_CHECK=off).",
+    ),
+]
 
-    scenario = load_scenario(scenario_file)
+
+def _load(scenario_file: Path, settings: list[str] | None) -> Scenario:
+    from carreta.sim.scenario.models import load_scenario, parse_override
+
+    overrides = dict(parse_override(text) for text in settings or [])
+    return load_scenario(scenario_file, overrides=overrides)
+
+
+def validate_command(
+    scenario_file: ScenarioArgument,
+    settings: SetOption = None,
+    schema_only: Annotated[
+        bool,
+        typer.Option(
+            "--schema-only",
+            help="Check the file's fields only, not the network, hubs, doors and files it names.",
+        ),
+    ] = False,
+    memory_check: MemoryCheckOption = True,
+) -> None:
+    """Check a scenario as a run would, without simulating: fields, files, network, hubs,
+    doors, closures, size (exit code 2 and one line at the first problem)."""
+    scenario = _load(scenario_file, settings)
     robots = scenario.fleet.robot_count
     typer.echo(
         f"{scenario_file}: valid — scenario '{scenario.name}', {len(scenario.hubs)} hub(s), "
         f"{robots} robot(s), dispatch '{scenario.dispatch.policy}', "
         f"network from {scenario.network.source_kind()}"
     )
+    if schema_only:
+        return
+    from carreta.sim.model.preflight import preflight
+
+    found = preflight(scenario, label=str(scenario_file), memory_check=memory_check)
+    for line in found.checks:
+        typer.echo(f"  {line}")
 
 
 def run_command(
@@ -80,15 +126,18 @@ def run_command(
         bool,
         typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal)."),
     ] = True,
+    settings: SetOption = None,
+    memory_check: MemoryCheckOption = True,
 ) -> None:
     """Simulate the scenario's day and write a results folder; print the KPIs."""
     from tqdm import tqdm
 
     from carreta.sim.model.engine import simulate
+    from carreta.sim.model.preflight import check_size
     from carreta.sim.output.results import default_run_dir, write_run
-    from carreta.sim.scenario.models import load_scenario
 
-    scenario = load_scenario(scenario_file)
+    scenario = _load(scenario_file, settings)
+    check_size(scenario, label=str(scenario_file), memory_check=memory_check)
     run_seed = scenario.simulation.seed if seed is None else seed
     target = (
         out if out is not None else default_run_dir(scenario.outputs.dir, scenario.name, run_seed)

@@ -174,28 +174,60 @@ def sweep_report_command(
     ],
     kpi: Annotated[
         list[str] | None,
-        typer.Option("--kpi", "-k", help="KPI to show (repeat; default: all)."),
+        typer.Option(
+            "--kpi",
+            "-k",
+            help="KPI to show (repeat; default: on_time_share, service_rate, lead_time_p95_min, "
+            "utilisation, km_per_delivery, cost_per_delivery_eur).",
+        ),
     ] = None,
     confidence: Annotated[
         float, typer.Option("--confidence", min=0.5, max=0.999, help="Confidence level.")
     ] = 0.95,
 ) -> None:
-    """Print KPI means with Student-t confidence intervals across replicates, per combination."""
-    from carreta.sim.output.kpi_definitions import KPI_BY_NAME
-    from carreta.sim.sweep.report import format_summary, read_runs_table, summarise_runs
+    """Print one table: a row per parameter combination, the headline KPIs as value ± interval.
 
-    names = list(kpi) if kpi else list(KPI_BY_NAME)
+    Shares of orders pool the replicates' orders (Wilson interval); other KPIs are means of the
+    replicates (Student-t interval). Writes summary.csv (every KPI: estimate, low, high, method)
+    and summary.md (the table) into the sweep folder, replacing those of an earlier report.
+    """
+    from carreta.sim.output.kpi_definitions import KPI_BY_NAME
+    from carreta.sim.sweep.report import (
+        DEFAULT_KPIS,
+        compact_table,
+        format_markdown,
+        format_text,
+        legend,
+        parameter_columns,
+        read_runs_table,
+        summarise_runs,
+        write_summary,
+    )
+
+    names = list(dict.fromkeys(kpi)) if kpi else list(DEFAULT_KPIS)
     unknown = [name for name in names if name not in KPI_BY_NAME]
     if unknown:
         raise typer.BadParameter(
             f"unknown KPI {unknown[0]!r} (KPIs: {', '.join(KPI_BY_NAME)})", param_hint="--kpi"
         )
     table = read_runs_table(out)
-    summary = summarise_runs(table, kpis=names, confidence=confidence)
+    shown = summarise_runs(table, kpis=names, level=confidence)
+    every = summarise_runs(table, level=confidence)
+    compact = compact_table(table, shown, kpis=names)
+    parameters = len(parameter_columns(table))
     counts = table["status"].value_counts().to_dict()
-    typer.echo(
-        f"{out}: {len(table)} runs ("
+    runs = (
+        f"{len(table)} runs ("
         + ", ".join(f"{counts.get(name, 0)} {name}" for name in ("completed", "failed", "pending"))
-        + f"); means with {100 * confidence:g} % Student-t intervals across replicates\n"
+        + ")"
     )
-    typer.echo(format_summary(summary, kpis=names, confidence=confidence))
+    notes = legend(names, level=confidence)
+    typer.echo(f"{out}: {runs}")
+    typer.echo(format_text(compact, parameters=parameters))
+    for note in notes:
+        typer.echo(note)
+    markdown = format_markdown(
+        compact, parameters=parameters, title=f"Sweep {out.resolve().name}: {runs}", notes=notes
+    )
+    csv_file, markdown_file = write_summary(out, every, markdown)
+    typer.echo(f"written: {csv_file.name} (every KPI), {markdown_file.name} in {out}")

@@ -156,6 +156,16 @@ class World:
         return float(data["x"]), float(data["y"])
 
 
+def swap_hint(snapper: Snapper, lon: float, lat: float, *, limit_m: float) -> str:
+    """What to say about a point too far from the network: "did you swap longitude and
+    latitude?" when (lat, lon) would lie on it, else ask whether it is in the network's area."""
+    if -90.0 <= lon <= 90.0:
+        swapped = snapper.snap(np.array([lat]), np.array([lon]))
+        if float(swapped.distance_m[0]) <= limit_m:
+            return f"did you swap longitude and latitude? (lon {lat}, lat {lon} is on the network)"
+    return "is it inside the network's area?"
+
+
 def build_world(
     scenario: Scenario, *, graph: nx.MultiDiGraph | None = None, label: str = "<scenario>"
 ) -> World:
@@ -190,7 +200,8 @@ def build_world(
                 label,
                 f"hubs[{i}]",
                 f"hub '{hub.id}' is {snapped.distance_m[i]:.0f} m from the nearest street node "
-                f"of the network (limit {HUB_MAX_SNAP_M:.0f} m): is it inside the network's area?",
+                f"of the network (limit {HUB_MAX_SNAP_M:.0f} m): "
+                + swap_hint(snapper, hub.lon, hub.lat, limit_m=HUB_MAX_SNAP_M),
             )
     node_ids = np.fromiter(graph.nodes, dtype=np.int64, count=len(graph))
     node_lons = np.array([data["x"] for _, data in graph.nodes(data=True)], dtype=float)

@@ -128,9 +128,10 @@ _SERVICE: tuple[KpiDefinition, ...] = (
          "orders_on_time / orders_delivered: punctuality of the orders that were delivered",
          numerator=_get("orders_on_time"), denominator=_get("orders_delivered")),
     _kpi("service_rate", SHARE, "service",
-         "orders_delivered / (orders_created − orders_rejected): servable orders delivered by "
-         "the end", numerator=_get("orders_delivered"),
-         denominator=lambda kpis: kpis["orders_created"] - kpis["orders_rejected"]),
+         "orders_delivered / (orders_due − orders_rejected): of the servable orders whose "
+         "outcome is known at the end, those delivered (never below on_time_share)",
+         numerator=_get("orders_delivered"),
+         denominator=lambda kpis: kpis["orders_due"] - kpis["orders_rejected"]),
     _kpi("lead_time_mean_min", "min", "service",
          "mean of (delivered_s − created_s) / 60 over delivered orders"),
     _kpi("lead_time_p50_min", "min", "service", "median of the same"),

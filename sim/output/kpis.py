@@ -51,7 +51,7 @@ def _service(orders: pd.DataFrame) -> dict[str, float | int]:
         "orders_delivered": len(delivered),
         "on_time_share": _ratio(on_time, due),
         "on_time_among_delivered": _ratio(on_time, len(delivered)),
-        "service_rate": _ratio(len(delivered), created - counts["rejected"]),
+        "service_rate": _ratio(len(delivered), due - counts["rejected"]),
         "lead_time_mean_min": float(lead_min.mean()) if lead_min.size else float("nan"),
         "lead_time_p50_min": float(np.percentile(lead_min, 50)) if lead_min.size else np.nan,
         "lead_time_p95_min": float(np.percentile(lead_min, 95)) if lead_min.size else np.nan,

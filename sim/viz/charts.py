@@ -1,12 +1,17 @@
-"""Charts of a run and of a sweep: the day's timeline, lead times, KPI against parameter.
+"""Charts of a run and of a sweep: the day's timeline, lead times, KPIs against a parameter.
 
 Built with :class:`matplotlib.figure.Figure` directly (no pyplot, no global backend change).
+The sweep charts draw intervals computed by the caller
+(:func:`carreta.sim.output.statistics.replicate_intervals`, passed in by the command line:
+``sim.viz`` and ``sim.sweep`` do not import each other), so the PNGs and ``carreta
+sweep-report`` show the same numbers.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +19,6 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
-from scipy import stats
 
 from carreta.sim.model.robot import RobotState
 from carreta.sim.output.kpi_definitions import is_share, kpi_label
@@ -22,10 +26,11 @@ from carreta.sim.output.rundir import ROBOT_STATES, Run
 from carreta.sim.output.timeline import orders_over_time, robots_over_time
 
 __all__ = [
+    "SERVICE_LINES",
     "STATE_COLOURS",
-    "confidence_table",
     "plot_kpi_sweep",
     "plot_lead_times",
+    "plot_service_sweep",
     "plot_timeline",
 ]
 
@@ -147,31 +152,85 @@ def plot_lead_times(run: Run, path: Path) -> Path:
     return _save(fig, path)
 
 
-def confidence_table(
-    runs: pd.DataFrame, x: str, kpi: str, *, by: list[str] | None = None, level: float = 0.95
-) -> pd.DataFrame:
-    """Mean of ``kpi`` per value of ``x`` (and of ``by``) with a Student-t confidence interval.
+#: The service chart's lines: (KPI, colour, line style, legend label).
+SERVICE_LINES: tuple[tuple[str, str, str, str], ...] = (
+    ("on_time_share", "#1a9850", "-", "on-time share: on time ÷ orders due"),
+    ("service_rate", "#2c7bb6", "-", "service rate: delivered ÷ servable orders"),
+    ("on_time_among_delivered", "#4d4d4d", "--", "on time among delivered orders"),
+)
 
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``x``, ``by``..., ``n``, ``mean``, ``low``, ``high``; with one replicate the
-        interval collapses to the mean.
-    """
-    keys = [x, *(by or [])]
-    values = runs.dropna(subset=[kpi])
-    grouped = values.groupby(keys, sort=True)[kpi]
-    table = grouped.agg(n="count", mean="mean", sd="std").reset_index()
-    dof = np.maximum(table["n"].to_numpy() - 1, 1)
-    quantile = stats.t.ppf(0.5 + level / 2.0, dof)
-    half = np.where(table["n"] > 1, quantile * table["sd"].fillna(0) / np.sqrt(table["n"]), 0.0)
-    table["low"] = table["mean"] - half
-    table["high"] = table["mean"] + half
-    return table.drop(columns="sd")
+
+def _method_text(intervals: pd.DataFrame, level: float) -> str:
+    """What the lines and bands of ``intervals`` (one KPI) are."""
+    percent = f"{100 * level:g} %"
+    methods = set(intervals["method"])
+    if "wilson_pooled" in methods:
+        return f"lines: orders pooled over the replicates; bands: {percent} Wilson interval"
+    if "student_t" in methods:
+        return f"lines: mean of the replicates; bands: {percent} Student-t interval"
+    return "lines: one replicate each (no interval)"
+
+
+def _positions(values: pd.Series, categories: list[object] | None) -> np.ndarray:
+    """x coordinates: the values themselves if numeric, else their rank in ``categories``."""
+    if categories is None:
+        return values.to_numpy(float)
+    return values.map({value: i for i, value in enumerate(categories)}).to_numpy(float)
+
+
+def _x_axis(ax: Axes, runs: pd.DataFrame, x: str, categories: list[object] | None) -> None:
+    if categories is not None:
+        ax.set_xticks(range(len(categories)), [str(value) for value in categories])
+    elif pd.api.types.is_integer_dtype(runs[x]):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(x)
+
+
+def _categories(runs: pd.DataFrame, x: str) -> list[object] | None:
+    if pd.api.types.is_numeric_dtype(runs[x]) and not pd.api.types.is_bool_dtype(runs[x]):
+        return None
+    return list(dict.fromkeys(runs[x]))
+
+
+def _groups(frame: pd.DataFrame, by: list[str]) -> list[tuple[tuple[object, ...], pd.DataFrame]]:
+    """(values of ``by``, rows) per combination of ``by``, in order of first appearance."""
+    if not by:
+        return [((), frame)]
+    grouped = frame.groupby(by, sort=False, dropna=False)
+    return [(key if isinstance(key, tuple) else (key,), rows) for key, rows in grouped]
+
+
+def _rows_of(frame: pd.DataFrame, by: list[str], key: tuple[object, ...]) -> pd.DataFrame:
+    mask = np.ones(len(frame), bool)
+    for column, value in zip(by, key, strict=True):
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def _band_and_line(
+    ax: Axes,
+    rows: pd.DataFrame,
+    x: str,
+    categories: list[object] | None,
+    *,
+    scale: float,
+    colour: str,
+    style: str = "-",
+    label: str,
+    band: bool = True,
+) -> None:
+    rows = rows.assign(_x=_positions(rows[x], categories)).sort_values("_x")
+    if band:
+        ax.fill_between(rows["_x"], rows["low"] * scale, rows["high"] * scale, color=colour,
+                        alpha=0.18, linewidth=0)  # fmt: skip
+    ax.plot(rows["_x"], rows["estimate"] * scale, marker="o", linestyle=style, color=colour,
+            linewidth=2 if style == "-" else 1.5, markersize=5 if style == "-" else 3,
+            label=label)  # fmt: skip
 
 
 def plot_kpi_sweep(
     runs: pd.DataFrame,
+    intervals: pd.DataFrame,
     x: str,
     kpi: str,
     path: Path,
@@ -179,50 +238,109 @@ def plot_kpi_sweep(
     by: list[str] | None = None,
     description: str = "",
     title: str = "",
+    level: float = 0.95,
 ) -> Path:
-    """``kpi`` against parameter ``x``: replicate points, mean line and 95 % confidence band.
+    """``kpi`` against parameter ``x``: estimate line, confidence band, replicate dots.
 
-    Each combination of the ``by`` parameters gets its own line; rates are shown in percent
-    and their bands clipped to [0, 100] %.
+    Parameters
+    ----------
+    runs
+        The completed runs (one dot each).
+    intervals
+        :func:`carreta.sim.output.statistics.replicate_intervals` of ``runs`` grouped by
+        ``[x, *by]`` (rows of other KPIs are ignored): shares of orders pool their orders
+        (Wilson band), other KPIs are means (Student-t band).
+    by
+        Other swept parameters: one line per combination of their values.
+    level
+        Confidence level of ``intervals`` (for the subtitle).
     """
+    by = list(by or [])
     percent = is_share(kpi)
     scale = 100.0 if percent else 1.0
-    table = confidence_table(runs, x, kpi, by=by)
+    rows = intervals[intervals["kpi"] == kpi]
+    categories = _categories(runs, x)
     fig = Figure(figsize=(9, 5.5), dpi=DPI, layout="constrained")
     ax = fig.subplots()
-    groups = table.groupby(by, sort=True) if by else [((), table)]
-    for i, (key, group) in enumerate(groups):
+    for i, (key, group) in enumerate(_groups(rows, by)):
         colour = f"C{i}"
-        values = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(str(k) for k in values) if by else "mean"
-        low, high = group["low"] * scale, group["high"] * scale
-        if percent:
-            low, high = low.clip(0.0, 100.0), high.clip(0.0, 100.0)
-        ax.fill_between(group[x], low, high, color=colour, alpha=0.18, linewidth=0)
-        ax.plot(group[x], group["mean"] * scale, "o-", color=colour, linewidth=2, label=label)
-        mask = np.ones(len(runs), bool)
-        for b, k in zip(by or [], values, strict=True):
-            mask &= (runs[b] == k).to_numpy()
-        ax.scatter(runs.loc[mask, x], runs.loc[mask, kpi] * scale, s=16, color=colour,
-                   alpha=0.5, linewidths=0)  # fmt: skip
+        label = ", ".join(str(value) for value in key) if by else "estimate"
+        _band_and_line(ax, group, x, categories, scale=scale, colour=colour, label=label)
+        mine = _rows_of(runs, by, key)
+        ax.scatter(_positions(mine[x], categories), mine[kpi] * scale, s=16, color=colour,
+                   alpha=0.5, linewidths=0, zorder=3)  # fmt: skip
     if percent:
-        ax.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
-    if pd.api.types.is_integer_dtype(runs[x]):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(x)
+        ax.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=None))
+    _x_axis(ax, runs, x, categories)
     ax.set_ylabel(kpi_label(kpi))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9, title=", ".join(by) if by else None, title_fontsize=9)
+    if by:
+        ax.legend(fontsize=9, title=", ".join(by), title_fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
-    replicates = int(table["n"].max()) if len(table) else 0
+    replicates = int(rows["replicates"].max()) if len(rows) else 0
     fig.suptitle(
         title or f"{kpi_label(kpi).split(' [')[0].capitalize()} against {x}",
         fontsize=13, x=0.02, ha="left",
     )  # fmt: skip
-    subtitle = f"lines: mean; bands: 95 % confidence interval; dots: the {replicates} replicates"
+    subtitle = f"{_method_text(rows, level)}; dots: each of the {replicates} replicates"
     if description:
-        subtitle = f"{description}\n{subtitle}"
+        subtitle = f"{textwrap.fill(description, 115)}\n{subtitle}"
     ax.set_title(subtitle, fontsize=9, color="#555555", loc="left")
+    return _save(fig, path)
+
+
+def plot_service_sweep(
+    intervals: pd.DataFrame,
+    x: str,
+    path: Path,
+    *,
+    by: list[str] | None = None,
+    level: float = 0.95,
+) -> Path:
+    """On-time share and service rate (and, dashed, on time among delivered) against ``x``.
+
+    One panel per combination of the ``by`` parameters; each line is a share of orders pooled
+    over the replicates, with its Wilson band (:func:`plot_kpi_sweep` says how ``intervals``
+    is made). Put side by side, they show a planner that a small fleet can deliver its
+    orders punctually (dashed line high) while leaving many undelivered.
+    """
+    by = list(by or [])
+    shown = [line for line in SERVICE_LINES if line[0] in set(intervals["kpi"])]
+    rows = intervals[intervals["kpi"].isin([line[0] for line in shown])]
+    panels = _groups(rows, by)
+    columns = min(len(panels), 3)
+    lines = math.ceil(len(panels) / columns)
+    fig = Figure(figsize=(max(8.0, 4.6 * columns), 3.8 * lines + 1.8), dpi=DPI,
+                 layout="constrained")  # fmt: skip
+    axes = fig.subplots(lines, columns, sharex=True, sharey=True, squeeze=False)
+    categories = _categories(rows, x)
+    for ax, (key, panel) in zip(axes.ravel(), panels, strict=False):
+        for kpi, colour, style, label in shown:
+            _band_and_line(ax, panel[panel["kpi"] == kpi], x, categories, scale=100.0,
+                           colour=colour, style=style, label=label, band=style == "-")  # fmt: skip
+        if by:
+            ax.set_title(", ".join(f"{b} = {v}" for b, v in zip(by, key, strict=True)),
+                         fontsize=10, loc="left")  # fmt: skip
+        ax.set_ylim(-3, 103)
+        ax.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
+        _x_axis(ax, rows, x, categories)
+        ax.grid(alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("share of orders [%]")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    replicates = int(rows["replicates"].max()) if len(rows) else 0
+    note = (
+        f"orders pooled over {replicates} replicates; bands: {100 * level:g} % Wilson intervals\n"
+        "orders due: outcome known at the end (delivered, or past due, or rejected); "
+        "servable: created − rejected"
+    )
+    fig.legend(handles, labels, loc="outside lower center", ncols=1 if columns == 1 else 3,
+               fontsize=9, frameon=False, title=note, title_fontsize=8)  # fmt: skip
+    fig.suptitle(f"On-time share and service rate against {x}", fontsize=13, x=0.02,
+                 ha="left")  # fmt: skip
     return _save(fig, path)
 
 

@@ -8,8 +8,12 @@
 - ``lead_times.png``: histogram of lead times with the time-window line;
 - ``districts.png``: deliveries per district (a polygons file; Montpellier's quartiers by default).
 
-:func:`plot_sweep` writes one ``kpi_<name>.png`` per KPI of a sweep's ``runs.parquet``: the KPI
-against the swept parameter with the 95 % confidence band across replicates.
+:func:`plot_sweep` writes, for a sweep's ``runs.parquet``, one ``kpi_<name>.png`` per KPI: the KPI
+against the swept parameter with its 95 % confidence band across replicates (Wilson over the
+pooled orders for shares of orders, Student-t for means), and ``service.png``: on-time share and
+service rate (and on time among delivered, dashed) on one axis. The intervals come from the
+function the caller passes (``carreta plot`` passes
+:func:`carreta.sim.output.statistics.replicate_intervals`, which ``carreta sweep-report`` uses).
 
 Both write into a temporary sibling folder renamed into place at the end, and refuse an existing
 output folder: plots are never overwritten.
@@ -20,11 +24,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final, Protocol
 
 import networkx as nx
 import pandas as pd
 
-from carreta.sim.output.kpis import KPI_DESCRIPTIONS
+from carreta.sim.output.kpi_definitions import KPI_BY_NAME
 from carreta.sim.output.results import write_atomic_dir
 from carreta.sim.output.rundir import (
     RunDirError,
@@ -33,7 +38,14 @@ from carreta.sim.output.rundir import (
     load_run,
     street_lines,
 )
-from carreta.sim.viz.charts import plot_kpi_sweep, plot_lead_times, plot_timeline
+from carreta.sim.output.statistics import replicate_intervals
+from carreta.sim.viz.charts import (
+    SERVICE_LINES,
+    plot_kpi_sweep,
+    plot_lead_times,
+    plot_service_sweep,
+    plot_timeline,
+)
 from carreta.sim.viz.maps import (
     district_name_column,
     plot_deliveries_map,
@@ -42,19 +54,48 @@ from carreta.sim.viz.maps import (
     read_districts,
 )
 
-__all__ = ["DEFAULT_SWEEP_KPIS", "is_sweep_dir", "plot_run", "plot_sweep", "sweep_parameters"]
+__all__ = [
+    "DEFAULT_SWEEP_KPIS",
+    "SERVICE_CHART",
+    "ReplicateIntervals",
+    "is_sweep_dir",
+    "plot_run",
+    "plot_sweep",
+    "sweep_parameters",
+]
 
 logger = logging.getLogger(__name__)
 
-#: KPIs a sweep is plotted for when none are asked for (those present in runs.parquet).
-DEFAULT_SWEEP_KPIS = (
+#: KPIs a sweep is plotted for when none are asked for (those present in runs.parquet): the
+#: headline KPIs of ``carreta sweep-report``.
+DEFAULT_SWEEP_KPIS: Final = (
     "on_time_share",
     "service_rate",
     "lead_time_p95_min",
     "utilisation",
     "km_per_delivery",
-    "energy_cost_eur",
+    "cost_per_delivery_eur",
 )
+#: The chart of on-time share and service rate together (with the default KPIs).
+SERVICE_CHART: Final = "service.png"
+#: Confidence level of the sweep charts' bands.
+LEVEL: Final = 0.95
+
+
+class ReplicateIntervals(Protocol):
+    """Estimate and interval of each KPI per combination of ``keys``, one row per
+    combination × KPI (:func:`carreta.sim.output.statistics.replicate_intervals`)."""
+
+    def __call__(
+        self,
+        runs: pd.DataFrame,
+        keys: Sequence[str],
+        *,
+        kpis: Sequence[str] | None = None,
+        level: float = 0.95,
+    ) -> pd.DataFrame: ...
+
+
 _NOT_PARAMETERS = {"run_id", "replicate", "seed", "status", "error", "wall_time_s", "path"}
 _DONE = {"completed", "ok", "success", "done"}
 
@@ -164,7 +205,7 @@ def sweep_parameters(runs: pd.DataFrame) -> list[str]:
         candidates = [
             column
             for column in columns
-            if column not in KPI_DESCRIPTIONS
+            if column not in KPI_BY_NAME
             and column not in _NOT_PARAMETERS
             and ("." in column or "[" in column)
         ]
@@ -175,10 +216,11 @@ def plot_sweep(
     sweep_dir: Path,
     out_dir: Path,
     *,
+    intervals: ReplicateIntervals = replicate_intervals,
     kpis: Sequence[str] | None = None,
     x: str | None = None,
 ) -> list[Path]:
-    """Write one ``kpi_<name>.png`` per KPI of the sweep into the new folder ``out_dir``.
+    """Write the charts of a sweep into the new folder ``out_dir``.
 
     Parameters
     ----------
@@ -186,11 +228,21 @@ def plot_sweep(
         A sweep directory (holds ``runs.parquet``).
     out_dir
         Folder to create; it must not exist.
+    intervals
+        Computes the estimates and confidence intervals (default
+        :func:`carreta.sim.output.statistics.replicate_intervals`, as ``carreta sweep-report``).
     kpis
-        KPI columns to plot (default: :data:`DEFAULT_SWEEP_KPIS` present in the table).
+        KPI columns to plot, one ``kpi_<name>.png`` each. Default: :data:`DEFAULT_SWEEP_KPIS`
+        present in the table, and :data:`SERVICE_CHART` when the table has ``on_time_share``
+        and ``service_rate``.
     x
         Parameter on the horizontal axis (default: the first swept one); the other swept
-        parameters become one line each.
+        parameters become one line each (one panel each in :data:`SERVICE_CHART`).
+
+    Returns
+    -------
+    list of Path
+        The PNG files written, inside ``out_dir``.
 
     Raises
     ------
@@ -212,13 +264,21 @@ def plot_sweep(
     missing = [k for k in chosen if k not in runs.columns]
     if missing or not chosen:
         raise RunDirError(f"{table}: no KPI column {', '.join(missing) or 'to plot'}")
+    service = [line[0] for line in SERVICE_LINES if line[0] in runs.columns]
+    with_service = not kpis and {"on_time_share", "service_rate"} <= set(service)
     by = [p for p in parameters if p != x]
+    needed = list(dict.fromkeys([*chosen, *(service if with_service else [])]))
+    summary = intervals(runs, [x, *by], kpis=needed, level=LEVEL)
     files: list[str] = []
 
     def fill(folder: Path) -> None:
+        if with_service:
+            files.append(plot_service_sweep(summary, x, folder / SERVICE_CHART, by=by).name)
         for kpi in chosen:
             path = folder / f"kpi_{kpi}.png"
-            plot_kpi_sweep(runs, x, kpi, path, by=by, description=KPI_DESCRIPTIONS.get(kpi, ""))
+            definition = KPI_BY_NAME[kpi].definition if kpi in KPI_BY_NAME else ""
+            plot_kpi_sweep(runs, summary, x, kpi, path, by=by, description=definition,
+                           level=LEVEL)  # fmt: skip
             files.append(path.name)
 
     written = write_atomic_dir(Path(out_dir), fill)
