@@ -127,5 +127,7 @@ def test_run_prints_groups_with_units_and_compare_agrees(tiny_run_dir: Path) -> 
     compare_rows = [
         COLUMNS.split(line.strip()) for line in format_comparison(summary, summary).splitlines()
     ]
-    shown_by_compare = {cells[0]: cells[1] for cells in compare_rows if cells[0] in KPI_BY_NAME}
+    shown_by_compare = {
+        cells[0]: cells[1].removesuffix(" %") for cells in compare_rows if cells[0] in KPI_BY_NAME
+    }
     assert shown_by_compare == shown_by_run

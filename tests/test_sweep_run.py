@@ -218,6 +218,31 @@ def test_sweep_killed_with_sigkill_then_resumed_matches(
     assert manifest["status"] == "completed"
 
 
+def test_ctrl_c_says_how_many_runs_are_kept_and_how_to_resume(
+    sweep_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "interrupted"
+    command = [sys.executable, "-m", "carreta.sim.cli", "sweep", str(sweep_file), "--out", str(out)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if [p for p in (out / "runs").glob("*/kpis.json") if not p.parent.name.startswith(".")]:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the sweep ended before it could be interrupted"
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    kept = len(run_folders(out))
+    assert f"interrupted: {kept} of {RUNS} runs are complete and kept in {out}" in stderr
+    assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+
+
 def test_failing_run_is_recorded_exit_1_and_retried_on_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -21,6 +21,7 @@ libraries it needs (OSMnx, pandas, matplotlib, the SimPy model) when it runs.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -39,6 +40,8 @@ __all__ = ["USER_ERRORS", "app", "describe_error", "main"]
 
 #: Exceptions that are the user's to fix: one line and exit code 2, no traceback.
 USER_ERRORS: Final = (CarretaError, FileNotFoundError, PermissionError)
+#: File-system conditions a user can fix (a full disk, a read-only folder, a quota): one line.
+FILE_SYSTEM_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES})
 #: Exit code for user and usage errors (the same as click's usage errors).
 USER_ERROR_EXIT_CODE: Final = 2
 
@@ -125,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             standalone_mode=True,
         )
     except USER_ERRORS as error:
+        typer.echo(f"carreta: error: {describe_error(error)}", err=True)
+        raise SystemExit(USER_ERROR_EXIT_CODE) from None
+    except OSError as error:
+        if error.errno not in FILE_SYSTEM_ERRNOS:
+            raise  # a bug, or a fault nobody can act on: keep the traceback
         typer.echo(f"carreta: error: {describe_error(error)}", err=True)
         raise SystemExit(USER_ERROR_EXIT_CODE) from None
 

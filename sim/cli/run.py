@@ -35,7 +35,8 @@ def kpi_table(kpis: Mapping[str, float | int | None]) -> str:
     def line(name: str, value: float | int | None) -> str:
         kpi = KPI_BY_NAME.get(name)
         unit = "" if kpi is None or kpi.unit == "count" else f" [{kpi.unit}]"
-        return f"  {name + unit:<34}{format_kpi(name, value):>14}"
+        shown = format_kpi(name, value).removesuffix(" %")  # the label says [%]
+        return f"  {name + unit:<34}{shown:>12}"
 
     lines: list[str] = []
     for group, heading in GROUPS.items():

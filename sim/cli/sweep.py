@@ -83,6 +83,14 @@ def _report(summary: SweepSummary, errors: list[str]) -> None:
     typer.echo(f"results: {summary.table}")
 
 
+def _completed_runs(sweep: Sweep, out: Path) -> int:
+    """How many of the sweep's runs have a complete folder in ``out`` (kept on a resume)."""
+    from carreta.sim.sweep.results import run_folder
+    from carreta.sim.sweep.worker import is_complete_run
+
+    return sum(is_complete_run(run_folder(out, run)) for run in sweep.runs)
+
+
 def sweep_command(
     sweep_file: Annotated[
         Path, typer.Argument(help="Sweep file (YAML).", show_default=False, dir_okay=False)
@@ -156,14 +164,24 @@ def sweep_command(
             bar.update(1)
             bar.set_postfix(failed=counts["failed"], remaining=counts["pending"])
 
-        summary = run_sweep(
-            sweep,
-            out,
-            executor=executor,
-            command=["carreta", *sys.argv[1:]],
-            on_progress=advance,
-            on_start=started,
-        )
+        try:
+            summary = run_sweep(
+                sweep,
+                out,
+                executor=executor,
+                command=["carreta", *sys.argv[1:]],
+                on_progress=advance,
+                on_start=started,
+            )
+        except KeyboardInterrupt:
+            bar.close()
+            kept = _completed_runs(sweep, out)
+            typer.echo(
+                f"\ninterrupted: {kept} of {len(sweep.runs)} runs are complete and kept in {out}; "
+                "run the same command again to resume the others",
+                err=True,
+            )
+            raise typer.Exit(130) from None
     _report(summary, errors)
     raise typer.Exit(summary.exit_code)
 
