@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 CACHE_ENV_VAR = "CARRETA_CACHE_DIR"
 
 #: Bump when the content of cached graphs changes (profile rules, attribute names, speeds).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: a checked header (see _dump_pickle)
 
 # Errors that mean "this pickle is stale or damaged": rebuild it rather than fail.
 _BAD_PICKLE_ERRORS = (
@@ -108,19 +108,64 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _dump_pickle(graph: nx.MultiDiGraph, path: Path) -> None:
+_MAGIC = b"carreta-graph\n"
+
+
+def _dump_pickle(graph: nx.MultiDiGraph, path: Path, *, entry: str) -> None:
+    """Write ``graph`` to ``path`` as a checked cache file for the entry named ``entry``: a
+    magic line, a JSON header line (the entry, the payload's SHA-256 and size, node and edge
+    counts), then the pickle."""
+    payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
+    header = {
+        "entry": entry,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "bytes": len(payload),
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
+    }
     with path.open("wb") as stream:
-        pickle.dump(graph, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        stream.write(_MAGIC + json.dumps(header, sort_keys=True).encode("ascii") + b"\n")
+        stream.write(payload)
+
+
+def _load_checked(path: Path) -> nx.MultiDiGraph:
+    """The graph of a cache file written by :func:`_dump_pickle`.
+
+    Raises
+    ------
+    ValueError
+        If the file is not one, was written for another entry, or its payload does not match
+        its header (a flipped bit, a truncated or replaced file), or holds an empty graph.
+    """
+    data = path.read_bytes()
+    if not data.startswith(_MAGIC):
+        raise ValueError("not a carreta graph cache file")
+    end = data.index(b"\n", len(_MAGIC))
+    header = json.loads(data[len(_MAGIC) : end])
+    payload = data[end + 1 :]
+    if header.get("entry") != path.name:
+        raise ValueError(f"written for another entry ({header.get('entry')})")
+    if len(payload) != header["bytes"] or hashlib.sha256(payload).hexdigest() != header["sha256"]:
+        raise ValueError("its content does not match its checksum")
+    graph = pickle.loads(payload)
+    if not isinstance(graph, nx.MultiDiGraph):
+        raise ValueError("it does not hold a MultiDiGraph")
+    if graph.number_of_nodes() == 0 or (
+        (graph.number_of_nodes(), graph.number_of_edges()) != (header["nodes"], header["edges"])
+    ):
+        raise ValueError("its graph is empty or not the one its header describes")
+    return graph
 
 
 def load_or_build_pickle(
     path: Path, build: Callable[[], nx.MultiDiGraph]
 ) -> tuple[nx.MultiDiGraph, bool]:
-    """Return the graph pickled at ``path``, or build it and store it there.
+    """Return the graph cached at ``path``, or build it and store it there.
 
     The cache folder belongs to the user (like OSMnx's own cache), so unpickling its files is
-    trusted. A damaged or stale file is rebuilt; a cache that cannot be written only logs a
-    warning, because the graph itself was built fine.
+    trusted once their checksum matches. A damaged, stale, empty or misplaced file (another
+    entry's, another profile's) is rebuilt with a warning; a cache that cannot be written only
+    logs a warning, because the graph itself was built fine.
 
     Parameters
     ----------
@@ -136,18 +181,15 @@ def load_or_build_pickle(
     """
     if path.is_file():
         try:
-            with path.open("rb") as stream:
-                graph = pickle.load(stream)
-        except _BAD_PICKLE_ERRORS as exc:
-            logger.warning("ignoring unreadable cache file %s (%s)", path, exc)
+            graph = _load_checked(path)
+        except (*_BAD_PICKLE_ERRORS, KeyError, json.JSONDecodeError, MemoryError) as exc:
+            logger.warning("rebuilding cache file %s: %s", path, exc)
         else:
-            if isinstance(graph, nx.MultiDiGraph):
-                logger.debug("loaded cached graph %s", path)
-                return graph, True
-            logger.warning("ignoring cache file %s: it does not hold a MultiDiGraph", path)
+            logger.debug("loaded cached graph %s", path)
+            return graph, True
     graph = build()
     try:
-        write_file_atomic(path, lambda temporary: _dump_pickle(graph, temporary))
+        write_file_atomic(path, lambda temporary: _dump_pickle(graph, temporary, entry=path.name))
     except OSError as exc:
         logger.warning("could not write cache file %s (%s)", path, exc)
     return graph, False

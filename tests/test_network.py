@@ -223,7 +223,7 @@ def test_damaged_cache_file_is_rebuilt(
         path.write_bytes(b"not a pickle")
     second = load_graph(tiny_osm, cache_dir=tmp_path)
     assert _edge_set(second) == _edge_set(first)
-    assert "ignoring unreadable cache file" in caplog.text
+    assert "rebuilding cache file" in caplog.text
 
 
 # -- bad input ------------------------------------------------------------------------------------
