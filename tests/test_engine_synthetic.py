@@ -196,7 +196,7 @@ def test_orders_no_robot_can_carry_or_reach_are_rejected_with_a_reason(
     )
     orders = orders_table(result)
     assert orders["state"].tolist() == ["delivered", "rejected", "rejected", "delivered"]
-    assert orders["reason"].tolist() == ["", "over_payload", "address_too_far", ""]
+    assert orders["reason"].tolist() == [pd.NA, "over_payload", "address_too_far", pd.NA]
     assert result_kpis(result)["orders_rejected"] == 2
 
 

@@ -319,7 +319,7 @@ def test_a_top_up_never_keeps_a_robot_that_must_charge_waiting(
     events = events_table(result).sort_values("time_s", kind="stable")
     top_ups: list[tuple[float, float]] = []
     waits: list[tuple[float, float]] = []
-    for _, rows in events[events["robot_id"] != ""].groupby("robot_id"):
+    for _, rows in events[events["robot_id"].notna()].groupby("robot_id"):
         started = None
         for time_s, kind in zip(rows["time_s"], rows["kind"], strict=True):
             if kind == "top_up_start":

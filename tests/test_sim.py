@@ -135,7 +135,7 @@ def test_orders_nobody_can_carry_are_rejected_with_a_reason(
     scenario = variant(tiny, demand__orders_csv=str(csv), fleet__robots__0__payload_kg=40.0)
     orders = orders_table(simulate(scenario, world=world))
     assert orders["state"].tolist() == ["delivered", "rejected", "rejected"]
-    assert orders["reason"].tolist() == ["", "over_payload", "address_too_far"]
+    assert orders["reason"].tolist() == [pd.NA, "over_payload", "address_too_far"]
 
 
 def test_short_range_robots_charge_and_never_run_flat(tiny: Scenario, world: World) -> None:

@@ -58,8 +58,9 @@ class _File:
         if self.table.empty:
             raise ScenarioError(str(path), None, "the CSV file has no rows")
 
-    def fail(self, column: str, row: int, problem: str) -> ScenarioError:
-        return ScenarioError(str(self.path), column, f"line {row + 2}: {problem}")
+    def fail(self, column: str, row: int | np.integer, problem: str) -> ScenarioError:
+        """The error for data row ``row`` (0-based; the file's line is ``row + 2``)."""
+        return ScenarioError(str(self.path), column, f"line {int(row) + 2}: {problem}")
 
     def text(self, column: str) -> pd.Series:
         return self.table[column].astype(str).str.strip()
@@ -110,9 +111,9 @@ class _File:
         whole = text.str.fullmatch(r"[+-]?\d+")
         if whole.all():
             values = [int(value) for value in text]
-            for row, value in enumerate(values):
+            for position, value in enumerate(values):
                 if abs(value) > _INT64_MAX:
-                    raise self.fail("order_id", row, f"{value} is too large for an order id")
+                    raise self.fail("order_id", position, f"{value} is too large for an order id")
             return np.array(values, dtype=np.int64), [None] * len(values)
         numeric = pd.to_numeric(text, errors="coerce")
         for row in np.flatnonzero((numeric.notna() & ~whole).to_numpy()):

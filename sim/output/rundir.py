@@ -1,10 +1,10 @@
 """Read a run directory back: its tables, its scenario, its street network.
 
 :func:`load_run` opens the folder written by :func:`carreta.sim.output.results.write_run` (or
-``carreta run``) and returns a :class:`Run` with the Parquet tables as pandas DataFrames. It is
-what the plots, the HTML replay and the notebooks start from. :func:`street_lines` gives the street
-network to draw under a run: the scenario's own graph when its OSM file is on this machine,
-otherwise the streets the robots drove (taken from the legs).
+``carreta run``) and returns a :class:`Run` with the Parquet tables as typed pandas DataFrames
+(``docs/outputs.md``). It is what the plots, the HTML replay and the notebooks start from.
+:func:`street_lines` gives the street network to draw under a run: the scenario's own graph when
+its OSM file is on this machine, otherwise the streets the robots drove (taken from the legs).
 
 Every problem with a user's folder raises :class:`RunDirError`, a one-line message naming the
 file.
@@ -31,6 +31,7 @@ from carreta.routing.errors import NetworkError
 from carreta.sim.errors import RunDirError
 from carreta.sim.model.robot import BUSY_STATES as _BUSY
 from carreta.sim.model.robot import RobotState
+from carreta.sim.output.tables import conform
 from carreta.sim.scenario.sections import OSM_CREDIT
 
 __all__ = [
@@ -66,8 +67,11 @@ class HubPoint:
 class Run:
     """A run directory read back into memory.
 
-    Times in every table are seconds since midnight of :attr:`date` (local time).
-    ``events`` is None when the run did not write ``events.parquet``.
+    The tables have the columns and types of ``docs/outputs.md``
+    (:mod:`carreta.sim.output.columns`): each time of day ``<x>_s`` is in seconds since local
+    midnight of :attr:`date`, with ``<x>_at`` beside it as a Europe/Paris datetime; missing
+    values are nulls (<NA>, NaN, NaT). ``events`` is None when the run did not write
+    ``events.parquet``.
     """
 
     path: Path
@@ -91,13 +95,19 @@ class Run:
         return f"{self.name} — {self.date.isoformat()}"
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, *, date: dt.date) -> pd.DataFrame:
+    """``<table>.parquet`` with the types of :mod:`~carreta.sim.output.columns` (a folder of an
+    earlier version gets them on reading: :func:`~carreta.sim.output.tables.conform`)."""
     if not path.is_file():
         raise RunDirError(f"{path}: missing (is this a carreta run directory?)")
     try:
-        return pd.read_parquet(path)
+        table = pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise RunDirError(f"{path}: not a readable Parquet table ({error})") from error
+    try:
+        return conform(table, path.stem, date=date)
+    except (KeyError, TypeError, ValueError) as error:
+        raise RunDirError(f"{path}: not a carreta {path.stem} table ({error})") from error
 
 
 def _read_scenario(path: Path) -> dict[str, Any]:
@@ -178,10 +188,10 @@ def load_run(path: str | Path) -> Run:
         end_s=end_s,
         time_window_min=float(window) if window is not None else None,
         hubs=_hubs(scenario, scenario_path),
-        orders=_read_table(folder / "orders.parquet"),
-        robots=_read_table(folder / "robots.parquet"),
-        legs=_read_table(folder / "legs.parquet"),
-        events=_read_table(events_path) if events_path.is_file() else None,
+        orders=_read_table(folder / "orders.parquet", date=date),
+        robots=_read_table(folder / "robots.parquet", date=date),
+        legs=_read_table(folder / "legs.parquet", date=date),
+        events=_read_table(events_path, date=date) if events_path.is_file() else None,
         kpis=kpis,
         scenario=scenario,
         attribution=read_attribution(folder),

@@ -11,11 +11,9 @@ when the committed files differ from freshly generated ones. Regenerate them wit
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import inspect
 import json
-import sys
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,6 +23,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from carreta.sim.generated_docs import GeneratedFiles
 from carreta.sim.scenario.models import Scenario
 from carreta.sim.scenario.types import format_field_path
 
@@ -279,53 +278,22 @@ def _generated() -> dict[Path, str]:
     return {REFERENCE_PATH: render_reference(), SCHEMA_PATH: render_schema()}
 
 
-def write_docs(root: str | Path) -> list[Path]:
-    """Write the reference and schema under ``root`` (the project root).
+_FILES = GeneratedFiles(REGENERATE_COMMAND, __doc__.split("\n")[0], _generated)
 
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    written: list[Path] = []
-    for relative, text in _generated().items():
-        target = Path(root) / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        written.append(target)
-    return written
+
+def write_docs(root: str | Path) -> list[Path]:
+    """Write the generated files under ``root`` (the project root); return their paths."""
+    return _FILES.write(root)
 
 
 def stale_docs(root: str | Path) -> list[Path]:
-    """Return the generated files under ``root`` that are missing or differ from the models."""
-    stale: list[Path] = []
-    for relative, text in _generated().items():
-        target = Path(root) / relative
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            stale.append(relative)
-    return stale
+    """The generated files under ``root`` that are missing or differ from the code."""
+    return _FILES.stale(root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: regenerate the docs, or with ``--check`` report whether they are stale."""
-    parser = argparse.ArgumentParser(prog=REGENERATE_COMMAND, description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "root",
-        nargs="?",
-        default=Path.cwd(),
-        type=Path,
-        help="project root, the checkout holding docs/ (default: the current folder)",
-    )
-    parser.add_argument("--check", action="store_true", help="only report stale files")
-    arguments = parser.parse_args(argv)
-    if arguments.check:
-        stale = stale_docs(arguments.root)
-        for relative in stale:
-            sys.stderr.write(f"{relative} is stale; run `{REGENERATE_COMMAND}`\n")
-        return 1 if stale else 0
-    for path in write_docs(arguments.root):
-        sys.stdout.write(f"wrote {path}\n")
-    return 0
+    """Command line: regenerate the files, or with ``--check`` report whether they are stale."""
+    return _FILES.main(argv)
 
 
 if __name__ == "__main__":

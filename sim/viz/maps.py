@@ -22,6 +22,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from pandas.api.types import is_string_dtype
 from shapely.geometry import Point
 
 from carreta.sim.output.rundir import Run, RunDirError, StreetLines
@@ -211,7 +212,7 @@ def district_name_column(districts: gpd.GeoDataFrame, source: Path) -> str:
         if column in districts.columns:
             return column
     for column in districts.columns:
-        if column != "geometry" and districts[column].dtype == object:
+        if column != "geometry" and is_string_dtype(districts[column]):  # object, str or string
             return str(column)
     raise RunDirError(f"{source}: no text column to name the polygons by")
 
