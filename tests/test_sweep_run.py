@@ -269,6 +269,28 @@ def test_failing_run_is_recorded_exit_1_and_retried_on_resume(
     assert not [p for p in [*out.iterdir(), *(out / "runs").iterdir()] if p.name.endswith(".tmp")]
 
 
+def test_a_grid_extended_in_place_keeps_its_runs(
+    reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Adding a value to an axis runs only the new combinations; narrowing is refused."""
+    out = tmp_path / "copy"
+    shutil.copytree(reference, out)
+    stamps = {name: (out / "runs" / name / "kpis.json").stat().st_mtime_ns
+              for name in run_folders(out)}  # fmt: skip
+    grid = {"fleet.robots[0].count": [2, 3, 4], "dispatch.policy": ["nearest_idle", "batch"]}
+    wider = write_sweep(tmp_path / "wider", {"grid": grid})
+    assert cli("sweep", str(wider), "--out", str(out), "--no-progress") == 0
+    assert len(run_folders(out)) == RUNS + 4  # 1 new count × 2 policies × 2 replicates
+    assert all((out / "runs" / name / "kpis.json").stat().st_mtime_ns == stamp
+               for name, stamp in stamps.items())  # fmt: skip
+    table = pd.read_parquet(out / "runs.parquet")
+    assert len(table) == RUNS + 4 and set(table["status"]) == {"completed"}
+    narrower = write_sweep(tmp_path / "narrower", {"grid": {**grid, "dispatch.policy": ["batch"]}})
+    capsys.readouterr()
+    assert cli("sweep", str(narrower), "--out", str(out)) == 2
+    assert "no longer makes" in capsys.readouterr().err
+
+
 def test_another_sweep_is_refused_and_nothing_changes(
     reference: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

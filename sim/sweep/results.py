@@ -81,6 +81,45 @@ def _remove_leftovers(out_dir: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
+#: Keys of a sweep file that say which runs to make, not how each run is made: changing them
+#: extends the sweep in its folder (runs already made are kept, as their ids do not change).
+RUN_SET_KEYS = ("grid", "replicates", "sample", "description")
+
+
+def _extend(
+    sweep: Sweep, out_dir: Path, stored: Mapping[str, Any], resolved: Mapping[str, Any]
+) -> None:
+    """Accept a sweep that differs from the folder's only in which runs it makes, as long as it
+    keeps every run already made there; record it as the folder's sweep.
+
+    Raises
+    ------
+    ResultsExistError
+        If the base scenario, seed, overrides or name differ, or runs made are left out.
+    """
+
+    def experiment(document: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in document.items() if key not in RUN_SET_KEYS}
+
+    if canonical_json(experiment(stored)) != canonical_json(experiment(resolved)):
+        field = _first_difference(experiment(stored), experiment(resolved))
+        raise ResultsExistError(
+            f"{out_dir} holds the results of another sweep ({RESOLVED_FILE} differs in "
+            f"'{field}'): choose another --out; results are never overwritten"
+        )
+    wanted = {run.run_id for run in sweep.runs}
+    made = {path.name for path in (out_dir / RUNS_DIR).iterdir() if is_complete_run(path)}
+    dropped = sorted(made - wanted)
+    if dropped:
+        raise ResultsExistError(
+            f"{out_dir} holds {len(dropped)} runs this sweep file no longer makes (e.g. "
+            f"{dropped[0]}): a sweep can be extended in its folder, not narrowed; choose "
+            "another --out"
+        )
+    logger.info("extending the sweep in %s: %d runs kept", out_dir, len(made))
+    write_text_atomic(out_dir / RESOLVED_FILE, sweep_to_yaml(resolved))
+
+
 def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
     """Create the sweep folder, or check that an existing one holds this very sweep.
 
@@ -92,19 +131,17 @@ def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
     Raises
     ------
     ResultsExistError
-        If ``out_dir`` holds another sweep (its ``sweep.resolved.yaml`` differs) or is a
-        non-empty folder that is not a sweep folder. Nothing in it is changed.
+        If ``out_dir`` holds another sweep (its ``sweep.resolved.yaml`` differs in more than
+        the runs to make, or leaves out runs made there) or is a non-empty folder that is not
+        a sweep folder. Nothing in it is changed. A sweep file that only adds grid values,
+        replicates or sample points extends the sweep in its folder.
     """
     resolved = sweep.resolved()
     stored_file = out_dir / RESOLVED_FILE
     if stored_file.is_file():
         stored = yaml.safe_load(stored_file.read_text("utf-8"))
         if not isinstance(stored, dict) or canonical_json(stored) != canonical_json(resolved):
-            field = _first_difference(stored if isinstance(stored, dict) else {}, resolved)
-            raise ResultsExistError(
-                f"{out_dir} holds the results of another sweep ({RESOLVED_FILE} differs in "
-                f"'{field}'): choose another --out; results are never overwritten"
-            )
+            _extend(sweep, out_dir, stored if isinstance(stored, dict) else {}, resolved)
         _remove_leftovers(out_dir)
         return True
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
