@@ -434,3 +434,17 @@ def test_the_network_credit_follows_the_source_in_use(tmp_path: Path) -> None:
     assert unnamed.network.credit() == "Street network: voies.gpkg"
     layer.unlink()  # gone: the place is downloaded from OpenStreetMap instead
     assert "OpenStreetMap" in unnamed.network.credit()
+
+
+def test_a_yaml_alias_bomb_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A "billion laughs" file (nine levels of nine aliases) is refused before it is built."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        aliases = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"a{level}: &a{level} [{aliases}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(
+        ScenarioError, match=r"bomb.yaml: expands to [\d,]+ YAML values through its aliases"
+    ):
+        load_scenario(path)

@@ -8,7 +8,13 @@ import yaml
 
 from carreta.sim.errors import ScenarioError
 
-__all__ = ["read_scenario_data"]
+__all__ = ["MAX_FILE_CHARS", "MAX_VALUES", "read_scenario_data"]
+
+#: A document that expands to more values than this is refused: through aliases, a few lines
+#: can stand for billions of values (a "billion laughs" file).
+MAX_VALUES = 1_000_000
+#: A scenario or sweep file longer than this is refused (it is no hand-written file).
+MAX_FILE_CHARS = 10_000_000
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -30,6 +36,25 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return "invalid YAML: " + " ".join(str(error).split())
 
 
+def _expanded_size(root: yaml.Node | None) -> int:
+    """How many values the document holds once every alias is expanded (counted, not built)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        sizes[id(node)] = total
+        return total
+
+    return 0 if root is None else size(root)
+
+
 def read_scenario_data(path: str | os.PathLike[str]) -> object:
     """Read a YAML scenario file with ``yaml.safe_load``.
 
@@ -46,8 +71,8 @@ def read_scenario_data(path: str | os.PathLike[str]) -> object:
     Raises
     ------
     ScenarioError
-        If the file does not exist or cannot be read, is not UTF-8 text, is not valid YAML or
-        holds no document.
+        If the file does not exist or cannot be read, is not UTF-8 text, is not valid YAML,
+        holds no document, is too large or expands through aliases beyond :data:`MAX_VALUES`.
     """
     try:
         with open(path, encoding="utf-8") as stream:
@@ -62,7 +87,17 @@ def read_scenario_data(path: str | os.PathLike[str]) -> object:
         ) from None
     except OSError as error:
         raise ScenarioError(path, None, f"cannot be read: {error.strerror or error}") from None
+    if len(text) > MAX_FILE_CHARS:
+        raise ScenarioError(
+            path, None, f"is {len(text):,} characters long: a scenario or sweep file is smaller"
+        )
     try:
+        values = _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
+        if values > MAX_VALUES:
+            raise ScenarioError(
+                path, None, f"expands to {values:,} YAML values through its aliases (*name); "
+                f"at most {MAX_VALUES:,} are read",
+            )  # fmt: skip
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ScenarioError(path, None, _yaml_problem(error)) from None
