@@ -24,7 +24,8 @@ from carreta.routing.router import Route
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import drive_energy_wh
 from carreta.sim.model.records import EventLog, OrderState
-from carreta.sim.model.robot import Robot, RobotState
+from carreta.sim.model.robot import Robot
+from carreta.sim.model.vehicles import RobotState
 from carreta.sim.scenario.operations import Breakdowns
 
 __all__ = ["Breakdown", "BreakdownService", "Failure", "failure_vertex", "tow_time_s"]

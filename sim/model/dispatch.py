@@ -25,7 +25,8 @@ from carreta.routing.errors import NoRouteError
 from carreta.routing.router import Route
 from carreta.sim.model.reach import Reach, build_reach
 from carreta.sim.model.records import EventLog, Order, OrderState, Tour
-from carreta.sim.model.robot import ChargeRequest, Robot
+from carreta.sim.model.robot import Robot
+from carreta.sim.model.vehicles import ChargeRequest
 from carreta.sim.scenario.models import Dispatch
 
 __all__ = ["DispatchPolicy", "Dispatcher"]

@@ -27,10 +27,11 @@ from carreta.sim.model.energy import BatterySpec
 from carreta.sim.model.operations import FleetOperations, build_operations
 from carreta.sim.model.policies import make_policy
 from carreta.sim.model.records import EventLog, Leg, Order, OrderState, Tour
-from carreta.sim.model.robot import ChargingHub, LegPlanning, Robot, RobotSpec, TourOperations
+from carreta.sim.model.robot import LegPlanning, Robot, TourOperations
 from carreta.sim.model.streets import build_street_rules, build_van_zone_rules
 from carreta.sim.model.supervision import supervised_speed_kph
 from carreta.sim.model.vans import build_vans, van_routers
+from carreta.sim.model.vehicles import ChargingHub, RobotSpec
 from carreta.sim.model.world import World, build_world
 from carreta.sim.scenario.models import RobotType, Scenario
 

@@ -24,7 +24,8 @@ import simpy
 from simpy.resources.resource import Release
 
 from carreta.sim.model.records import EventLog, vertex_steps
-from carreta.sim.model.robot import Robot, RobotState
+from carreta.sim.model.robot import Robot
+from carreta.sim.model.vehicles import RobotState
 from carreta.sim.scenario.operations import Supervision
 
 T = TypeVar("T")

@@ -26,7 +26,8 @@ from carreta.sim.errors import ScenarioError
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.energy import BatterySpec
 from carreta.sim.model.records import Doors, EventLog, Leg, Order
-from carreta.sim.model.robot import ChargingHub, LegPlanning, Robot, RobotSpec, VehicleKind
+from carreta.sim.model.robot import LegPlanning, Robot
+from carreta.sim.model.vehicles import ChargingHub, RobotSpec, VehicleKind
 from carreta.sim.model.world import HUB_MAX_SNAP_M, VanNetwork, World
 from carreta.sim.scenario.models import Scenario
 from carreta.sim.scenario.vans import VanType

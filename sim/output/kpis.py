@@ -12,7 +12,7 @@ import pandas as pd
 
 from carreta.sim.model.engine import SimulationResult
 from carreta.sim.model.records import OrderOutcome, OrderState
-from carreta.sim.model.robot import VehicleKind
+from carreta.sim.model.vehicles import VehicleKind
 from carreta.sim.output.costs import FleetDay, co2e_kg, day_costs
 from carreta.sim.output.kpi_definitions import KPIS
 from carreta.sim.output.operations_kpis import operations_kpis

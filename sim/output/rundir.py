@@ -29,8 +29,8 @@ import yaml
 from carreta.routing import load_graph
 from carreta.routing.errors import NetworkError
 from carreta.sim.errors import RunDirError
-from carreta.sim.model.robot import BUSY_STATES as _BUSY
-from carreta.sim.model.robot import RobotState
+from carreta.sim.model.vehicles import BUSY_STATES as _BUSY
+from carreta.sim.model.vehicles import RobotState
 from carreta.sim.output.tables import conform
 from carreta.sim.scenario.sections import OSM_CREDIT
 

@@ -28,7 +28,7 @@ from pandas.api.extensions import ExtensionArray
 
 from carreta.sim.model.engine import SimulationResult
 from carreta.sim.model.records import OrderOutcome, OrderState
-from carreta.sim.model.robot import VehicleKind
+from carreta.sim.model.vehicles import VehicleKind
 from carreta.sim.output.columns import TIME_OF_DAY, columns_of
 from carreta.sim.output.trips import TIMEZONE, day_origin_unix_s
 

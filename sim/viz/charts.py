@@ -20,7 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from carreta.sim.model.robot import RobotState
+from carreta.sim.model.vehicles import RobotState
 from carreta.sim.output.kpi_definitions import is_share, kpi_label
 from carreta.sim.output.rundir import ROBOT_STATES, Run
 from carreta.sim.output.timeline import orders_over_time, robots_over_time
