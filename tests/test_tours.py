@@ -1,44 +1,139 @@
-"""Tour planning: capacity, payload and battery are never exceeded; local search only helps."""
+"""Tour planning: limits never exceeded, optimal on small rounds, budgets kept, PyVRP mapped."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours
+from carreta.sim.errors import ScenarioError
+from carreta.sim.model import tours as tours_module
+from carreta.sim.model.tour_pyvrp import pyvrp_available
+from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours, score_plan
+from carreta.sim.scenario.models import load_scenario
+
+PLANNERS = ["builtin", "insertion"]
+needs_pyvrp = pytest.mark.skipif(not pyvrp_available(), reason="PyVRP not installed (vrp extra)")
 
 
-def square_problem(points: np.ndarray, due: np.ndarray, weight: np.ndarray) -> TourProblem:
+def square_problem(
+    points: np.ndarray, due: np.ndarray, weight: np.ndarray, *, service_s: float = 60.0
+) -> TourProblem:
     """Hub at the origin; travel time = Manhattan distance between points (s)."""
     everything = np.vstack([[0.0, 0.0], points])
     travel = np.abs(everything[:, None, :] - everything[None, :, :]).sum(axis=2)
     return TourProblem(
         travel_s=travel, due_s=due, weight_kg=weight, now_s=0.0,
-        load_time_per_parcel_s=10.0, service_time_s=60.0,
+        load_time_per_parcel_s=10.0, service_time_s=service_s,
     )  # fmt: skip
 
 
-def test_a_single_vehicle_visits_a_line_in_order() -> None:
+def random_problem(n_stops: int, seed: int) -> tuple[TourProblem, list[Vehicle]]:
+    """A round of ``n_stops`` doors within 2 km of the hub, due in 30-90 min, and robots."""
+    rng = np.random.default_rng(seed)
+    problem = square_problem(
+        rng.uniform(-2000, 2000, (n_stops, 2)), rng.uniform(1800, 5400, n_stops),
+        rng.uniform(0.1, 10, n_stops),
+    )  # fmt: skip
+    return problem, [Vehicle(8, 40.0, float(rng.uniform(8000, 20000))) for _ in range(n_stops // 5)]
+
+
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_a_single_vehicle_visits_a_line_in_order(planner: str) -> None:
     points = np.array([[300.0, 0.0], [100.0, 0.0], [200.0, 0.0]])
     problem = square_problem(points, due=np.full(3, 1e6), weight=np.ones(3))
-    tours = plan_tours(problem, [Vehicle(5, 100.0, 1e9)], iterations=50)
-    assert tours == [[1, 2, 0]]
+    tours = plan_tours(problem, [Vehicle(5, 100.0, 1e9)], planner=planner, time_budget_ms=20)  # type: ignore[arg-type]
+    assert tours in ([[1, 2, 0]], [[0, 2, 1]])  # out along the line and back: either way
 
 
-def test_stops_beyond_every_budget_are_left_for_later() -> None:
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_stops_beyond_every_budget_are_left_for_later(planner: str) -> None:
     points = np.array([[100.0, 0.0], [5000.0, 0.0]])
     problem = square_problem(points, due=np.full(2, 1e6), weight=np.ones(2))
-    tours = plan_tours(problem, [Vehicle(5, 100.0, 1000.0)], iterations=10)
+    tours = plan_tours(problem, [Vehicle(5, 100.0, 1000.0)], planner=planner, time_budget_ms=20)  # type: ignore[arg-type]
     assert tours == [[0]]
 
 
-def test_urgent_stops_come_first_when_late_is_costly() -> None:
+@pytest.mark.parametrize("planner", PLANNERS)
+def test_urgent_stops_come_first_when_late_is_costly(planner: str) -> None:
     points = np.array([[100.0, 0.0], [1000.0, 0.0]])
     due = np.array([1e6, 1100.0])  # the far stop is due soon: only first is on time
     problem = square_problem(points, due=due, weight=np.ones(2))
-    tours = plan_tours(problem, [Vehicle(5, 100.0, 1e9)], iterations=50)
+    tours = plan_tours(problem, [Vehicle(5, 100.0, 1e9)], planner=planner, time_budget_ms=20)  # type: ignore[arg-type]
     assert tours == [[1, 0]]
+
+
+def brute_force(problem: TourProblem, vehicles: list[Vehicle]) -> tuple[int, float]:
+    """(fewest stops left out, least cost with that many) over every plan, by enumeration."""
+    n_stops = problem.due_s.shape[0]
+    full = (1 << n_stops) - 1
+    # best[v][mask]: cheapest feasible tour of vehicle v over exactly the stops in mask
+    best = []
+    for vehicle in vehicles:
+        cheapest = {0: 0.0}
+        for size in range(1, min(vehicle.max_stops, n_stops) + 1):
+            for tour in itertools.permutations(range(n_stops), size):
+                if problem.weight_kg[list(tour)].sum() > vehicle.payload_kg + 1e-9:
+                    continue
+                drive, late = problem.drive_and_lateness(list(tour))
+                if drive > vehicle.drive_budget_s + 1e-9:
+                    continue
+                mask = sum(1 << stop for stop in tour)
+                cost = drive + problem.lateness_weight * late
+                cheapest[mask] = min(cheapest.get(mask, np.inf), cost)
+        best.append(cheapest)
+    covered = {0: 0.0}  # stops served by the vehicles so far -> least cost
+    for cheapest in best:
+        after: dict[int, float] = {}
+        for mask, cost in covered.items():
+            for tour_mask, tour_cost in cheapest.items():
+                if mask & tour_mask == 0:
+                    key = mask | tour_mask
+                    after[key] = min(after.get(key, np.inf), cost + tour_cost)
+        covered = after
+    missing = min(n_stops - bin(mask).count("1") for mask in covered)
+    cost = min(c for mask, c in covered.items() if n_stops - bin(mask & full).count("1") == missing)
+    return missing, cost
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=7).flatmap(
+        lambda n: st.tuples(
+            st.lists(
+                st.tuples(st.integers(-1500, 1500), st.integers(-1500, 1500)),
+                min_size=n, max_size=n,
+            ),
+            st.lists(st.integers(300, 4000), min_size=n, max_size=n),
+            st.lists(st.integers(1, 20), min_size=n, max_size=n),
+        )
+    ),
+    st.lists(
+        st.tuples(st.integers(1, 5), st.integers(10, 60), st.integers(2000, 20000)),
+        min_size=1, max_size=3,
+    ),
+)  # fmt: skip
+def test_the_builtin_planner_finds_the_optimum_of_small_rounds(
+    stops: tuple[list[tuple[int, int]], list[int], list[int]],
+    fleet: list[tuple[int, int, int]],
+) -> None:
+    points, due, weight = (np.array(part, dtype=float) for part in stops)
+    problem = square_problem(points.reshape(-1, 2), due, weight)
+    vehicles = [Vehicle(*spec) for spec in fleet]
+    missing, optimum = brute_force(problem, vehicles)
+    score = score_plan(problem, vehicles, plan_tours(problem, vehicles, time_budget_ms=50))
+    assert score.feasible
+    assert score.missing == missing
+    assert score.cost <= optimum + 1e-6
 
 
 @settings(max_examples=60, deadline=None)
@@ -50,6 +145,7 @@ def test_urgent_stops_come_first_when_late_is_costly() -> None:
             ),
             st.lists(st.floats(0, 20000), min_size=n, max_size=n),
             st.lists(st.floats(0.1, 30), min_size=n, max_size=n),
+            st.lists(st.floats(0, 300), min_size=n, max_size=n),
         )
     ),
     st.lists(
@@ -60,23 +156,115 @@ def test_urgent_stops_come_first_when_late_is_costly() -> None:
     st.integers(0, 300),
 )
 def test_constraints_always_hold(
-    stops: tuple[list[tuple[float, float]], list[float], list[float]],
+    stops: tuple[list[tuple[float, float]], list[float], list[float], list[float]],
     fleet: list[tuple[int, float, float]],
     iterations: int,
 ) -> None:
-    points, due, weight = (np.array(part, dtype=float) for part in stops)
-    problem = square_problem(points.reshape(-1, 2), due, weight)
+    points, due, weight, service = (np.array(part, dtype=float) for part in stops)
+    problem = square_problem(points.reshape(-1, 2), due, weight, service_s=service)  # type: ignore[arg-type]
     vehicles = [Vehicle(*spec) for spec in fleet]
-    first = plan_tours(problem, vehicles, iterations=0)
-    tours = plan_tours(problem, vehicles, iterations=iterations)
-    visited = [stop for tour in tours for stop in tour]
-    assert len(visited) == len(set(visited))  # no stop twice
-    assert set(visited) <= set(range(len(due)))
-    for tour, vehicle in zip(tours, vehicles, strict=True):
-        assert len(tour) <= vehicle.max_stops
-        assert weight[tour].sum() <= vehicle.payload_kg + 1e-9
-        drive, _ = problem.drive_and_lateness(tour)
-        assert drive <= vehicle.drive_budget_s + 1e-6
+    first = plan_tours(problem, vehicles, planner="insertion", iterations=0)
+    improved = plan_tours(problem, vehicles, planner="insertion", iterations=iterations)
+    searched = plan_tours(problem, vehicles, time_budget_ms=5)
+    scores = [score_plan(problem, vehicles, plan) for plan in (first, improved, searched)]
+    assert all(score.feasible for score in scores)  # slots, kg, battery; no stop twice
     # Local search moves stops around but never drops one, and never makes things worse.
-    assert sorted(visited) == sorted(stop for tour in first for stop in tour)
-    assert sum(problem.cost(t) for t in tours) <= sum(problem.cost(t) for t in first) + 1e-6
+    assert sorted(s for t in improved for s in t) == sorted(s for t in first for s in t)
+    assert scores[1].cost <= scores[0].cost + 1e-6
+    # The search plans at least as many stops as the greedy insertion it starts from does.
+    assert scores[2].missing <= scores[0].missing
+
+
+def test_the_builtin_planner_keeps_its_budget() -> None:
+    problem, vehicles = random_problem(150, seed=3)
+    plan_tours(problem, vehicles, time_budget_ms=1)  # numba compiles outside the timing
+    started = time.perf_counter()
+    plan = plan_tours(problem, vehicles, time_budget_ms=100)
+    assert time.perf_counter() - started <= tours_module.WALL_CLOCK_FACTOR * 0.1 + 0.05
+    assert score_plan(problem, vehicles, plan).feasible
+
+
+def test_the_builtin_planner_reproduces_its_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget is counted in work, not time: the same round gets the same plan (unless the
+    wall clock cuts the search on a very busy machine, which this test rules out)."""
+    monkeypatch.setattr(tours_module, "WALL_CLOCK_FACTOR", 1e6)
+    problem, vehicles = random_problem(150, seed=4)
+    plan = plan_tours(problem, vehicles, time_budget_ms=50)
+    assert plan_tours(problem, vehicles, time_budget_ms=50) == plan
+    assert plan_tours(problem, vehicles, time_budget_ms=50, seed=2) != plan  # a real search
+
+
+def test_a_longer_budget_plans_no_worse_than_the_old_insertion_planner() -> None:
+    problem, vehicles = random_problem(60, seed=5)
+    insertion = score_plan(
+        problem, vehicles, plan_tours(problem, vehicles, planner="insertion", iterations=500)
+    )
+    searched = score_plan(problem, vehicles, plan_tours(problem, vehicles, time_budget_ms=100))
+    assert searched.missing == insertion.missing == 0
+    assert searched.cost < 0.97 * insertion.cost
+
+
+def test_the_kernels_give_the_same_plan_without_numba() -> None:
+    """Plain Python (numba missing) runs the same search: the plan of a small round is equal."""
+    problem, vehicles = random_problem(6, seed=11)
+    plan = plan_tours(problem, vehicles, time_budget_ms=10_000)
+    script = (
+        "import numpy as np, sys; sys.path.insert(0, 'tests');"
+        "from test_tours import random_problem; from carreta.sim.model.tours import plan_tours;"
+        "p, v = random_problem(6, seed=11); print(plan_tours(p, v, time_budget_ms=10_000))"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True,
+        check=True, timeout=300,
+    )  # fmt: skip
+    assert done.stdout.strip() == str(plan)
+
+
+@needs_pyvrp
+@settings(max_examples=8, deadline=None)
+@given(st.integers(1, 25), st.integers(0, 10_000))
+def test_pyvrp_plans_keep_every_limit(n_stops: int, seed: int) -> None:
+    problem, _ = random_problem(n_stops, seed)
+    rng = np.random.default_rng(seed)
+    vehicles = [
+        Vehicle(int(rng.integers(1, 6)), float(rng.uniform(5, 40)), float(rng.uniform(2000, 9000)))
+        for _ in range(int(rng.integers(1, 5)))
+    ]
+    score = score_plan(
+        problem, vehicles, plan_tours(problem, vehicles, planner="pyvrp", time_budget_ms=50)
+    )
+    assert score.feasible
+
+
+@needs_pyvrp
+def test_pyvrp_keeps_its_budget_and_plans_every_stop_it_can() -> None:
+    problem, vehicles = random_problem(40, seed=2)
+    started = time.perf_counter()
+    plan = plan_tours(problem, vehicles, planner="pyvrp", time_budget_ms=300)
+    assert time.perf_counter() - started < 0.3 + 1.0  # plus building PyVRP's data
+    score = score_plan(problem, vehicles, plan)
+    assert score.feasible and score.missing == 0
+
+
+def test_choosing_pyvrp_without_it_is_a_scenario_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyvrp" else real(name, *a)
+    )
+    scenario = {
+        "name": "s",
+        "network": {"place": "Montpellier, France"},
+        "hubs": [{"id": "h", "lon": 3.88, "lat": 43.6}],
+        "fleet": {"robots": [{"type": "droid", "count": 1}]},
+        "dispatch": {"policy": "tours", "planner": "pyvrp"},
+    }
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"dispatch\.planner: .*pip install"):
+        load_scenario(path)

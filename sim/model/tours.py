@@ -1,291 +1,273 @@
-"""Capacitated multi-stop tours with time windows: insertion heuristic plus local search.
+"""Capacitated multi-stop tours with soft deadlines, for one planning round at one hub.
 
 No SimPy here: :func:`plan_tours` takes a travel-time matrix over one hub and a set of doors and
-returns, for each vehicle, the order in which to visit its stops. Capacity (stops, payload) and
-the driving budget of each battery are hard constraints; time windows are soft (a late delivery
-costs ``lateness_weight`` seconds per second late), so an order already late still gets a tour.
+returns, for each vehicle, the order in which to visit its stops. Each vehicle drives at most one
+tour, which leaves the hub once every parcel is loaded (``load_time_per_parcel_s`` each) and
+spends each stop's service time at its door. Capacity in stops and kg and the driving budget of
+each battery are hard limits; deadlines are soft: the cost of a plan is what the simulation
+counts, driving seconds plus ``lateness_weight`` times the seconds late (:func:`score_plan`,
+the one scoring rule every planner and the benchmark use). Stops that fit no tour are left out;
+they wait for the next round.
 
-1. *Cheapest insertion*, most urgent stop first: each stop goes where it adds the least cost
-   (driving time + weighted lateness) over all feasible positions of all vehicles.
-2. *Local search*, first improvement, until no move improves or ``iterations`` moves were
-   applied: 2-opt (reverse a segment of one tour) and relocate (move one stop to another
-   position of any tour).
+Planners (``dispatch.planner`` in the scenario):
 
-The kernels are written for numba (compiled when the ``fast`` extra is installed) and run as
-plain Python otherwise: same results, slower.
+``builtin``
+    ruin and recreate with simulated annealing (:mod:`carreta.sim.model.tour_search`), from a
+    greedy insertion, for a time budget counted in deterministic work units;
+``insertion``
+    cheapest insertion then first-improvement 2-opt and relocate
+    (:mod:`carreta.sim.model.tour_insertion`; the planner of carreta 0.1);
+``pyvrp``
+    PyVRP's solver on the same problem (:mod:`carreta.sim.model.tour_pyvrp`; the ``vrp`` extra).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import logging
+import time
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import numpy as np
 
-F = TypeVar("F", bound=Callable[..., Any])
+from carreta.sim.model.tour_insertion import cheapest_insertion, local_search
+from carreta.sim.model.tour_kernels import numba_available
+from carreta.sim.model.tour_problem import TourProblem, Vehicle
+from carreta.sim.model.tour_pyvrp import plan_with_pyvrp
+from carreta.sim.model.tour_search import prepare, search
+from carreta.sim.scenario.sections import TourPlannerName
 
+__all__ = ["PlanScore", "Planner", "TourProblem", "Vehicle", "plan_tours", "score_plan"]
 
-def _compiled(function: F) -> F:
-    try:
-        from numba import njit
-    except ImportError:  # pragma: no cover - exercised where numba is absent
-        return function
-    return njit(cache=True)(function)  # type: ignore[return-value]
+logger = logging.getLogger(__name__)
 
+Planner = TourPlannerName
 
-@dataclass(frozen=True)
-class TourProblem:
-    """One planning round at one hub.
+WORK_PER_MS = 85_000
+"""Work units (insertion positions evaluated) the ``builtin`` search does in one millisecond
+on the reference machine (one core of the CI machine, numba compiled)."""
 
-    ``travel_s[i, j]`` is the travel time from point ``i`` to point ``j``: point 0 is the hub and
-    point ``k + 1`` the door of stop ``k``. Times are absolute seconds (since midnight).
-    """
+WALL_CLOCK_FACTOR = 3.0
+"""Without numba (a pure-Python search about 100 times slower) the search also stops once it has
+run this many times its budget on the wall clock, and its plans then depend on the machine.
+With numba only the work budget counts: plans never depend on the machine or its load."""
 
-    travel_s: np.ndarray
-    due_s: np.ndarray
-    weight_kg: np.ndarray
-    now_s: float
-    load_time_per_parcel_s: float
-    service_time_s: float
-    lateness_weight: float = 10.0
+PATIENCE_MIN = 2_000
+PATIENCE_PER_STOP = 100
+"""The search ends early after ``max(PATIENCE_MIN, PATIENCE_PER_STOP * stops)`` iterations
+without a better plan."""
 
-    def cost(self, stops: list[int]) -> float:
-        """Driving seconds of the tour (back to the hub) plus weighted lateness."""
-        drive, late = self.drive_and_lateness(stops)
-        return drive + self.lateness_weight * late
-
-    def drive_and_lateness(self, stops: list[int]) -> tuple[float, float]:
-        """Total driving seconds and total seconds late of one tour."""
-        array = np.asarray(stops, dtype=np.int64)
-        drive, late = _tour_cost(
-            array, array.shape[0], self.travel_s, self.due_s, self.now_s,
-            self.load_time_per_parcel_s, self.service_time_s,
-        )  # fmt: skip
-        return float(drive), float(late)
+_HOT, _COLD = 1.0, 0.01  # start and end temperatures, times the mean nearest-stop leg
+_REMOVED, _STRING = 10.0, 10.0  # stops removed per iteration (mean), longest string
+_NEIGHBOURS = 40  # nearest stops whose tours are tried first for an insertion
+_SLICE_MS = 5.0  # the search returns to Python this often to look at the clock
 
 
 @dataclass(frozen=True)
-class Vehicle:
-    """What one idle robot can take: stops, kg, and the driving seconds its battery allows."""
+class PlanScore:
+    """A plan by the simulation's rule: ``cost`` = ``drive_s`` + lateness weight × ``late_s``."""
 
-    max_stops: int
-    payload_kg: float
-    drive_budget_s: float
-
-
-@_compiled
-def _tour_cost(stops, count, travel, due, now, load_s, service_s):  # type: ignore[no-untyped-def]
-    if count == 0:
-        return 0.0, 0.0
-    time = now + load_s * count
-    drive = 0.0
-    late = 0.0
-    here = 0
-    for k in range(count):
-        stop = stops[k]
-        leg = travel[here, stop + 1]
-        drive += leg
-        time += leg + service_s
-        if time > due[stop]:
-            late += time - due[stop]
-        here = stop + 1
-    drive += travel[here, 0]
-    return drive, late
+    cost: float
+    drive_s: float
+    late_s: float
+    tours: int  # vehicles that leave
+    planned: int  # stops in a tour
+    missing: int  # stops left for the next round
+    feasible: bool  # no stop twice, every limit kept
 
 
-@_compiled
-def _insertion(  # type: ignore[no-untyped-def]
-    sequence,
-    travel,
-    due,
-    weight,
-    now,
-    load_s,
-    service_s,
-    late_weight,
-    max_stops,
-    payload,
-    budget,
-    tours,
-    lengths,
-    loads,
-    costs,
-):
-    """Insert the stops of ``sequence`` one by one where they cost least (in place)."""
-    capacity = tours.shape[1]
-    candidate = np.empty(capacity, dtype=np.int64)
-    best_tour = np.empty(capacity, dtype=np.int64)
-    for stop in sequence:
-        best = np.inf
-        best_vehicle = -1
-        best_count = 0
-        empty_tried = False
-        for v in range(max_stops.shape[0]):
-            k = lengths[v]
-            if k >= max_stops[v] or loads[v] + weight[stop] > payload[v] + 1e-9:
-                continue
-            if k == 0 and empty_tried:
-                continue  # an empty tour costs the same whichever vehicle drives it
-            feasible = False
-            for position in range(k + 1):
-                for i in range(position):
-                    candidate[i] = tours[v, i]
-                candidate[position] = stop
-                for i in range(position, k):
-                    candidate[i + 1] = tours[v, i]
-                drive, late = _tour_cost(candidate, k + 1, travel, due, now, load_s, service_s)
-                if drive > budget[v]:
-                    continue
-                feasible = True
-                delta = drive + late_weight * late - costs[v]
-                if delta < best - 1e-9:
-                    best = delta
-                    best_vehicle = v
-                    best_count = k + 1
-                    for i in range(k + 1):
-                        best_tour[i] = candidate[i]
-            if k == 0 and feasible:
-                empty_tried = True
-        if best_vehicle >= 0:
-            for i in range(best_count):
-                tours[best_vehicle, i] = best_tour[i]
-            lengths[best_vehicle] = best_count
-            loads[best_vehicle] += weight[stop]
-            costs[best_vehicle] += best
-
-
-@_compiled
-def _local_search(  # type: ignore[no-untyped-def]
-    travel,
-    due,
-    weight,
-    now,
-    load_s,
-    service_s,
-    late_weight,
-    max_stops,
-    payload,
-    budget,
-    tours,
-    lengths,
-    loads,
-    costs,
-    iterations,
-):
-    """2-opt and relocate moves, first improvement, at most ``iterations`` applied (in place)."""
-    capacity = tours.shape[1]
-    candidate = np.empty(capacity, dtype=np.int64)
-    source = np.empty(capacity, dtype=np.int64)
-    applied = 0
-    improved = True
-    while improved and applied < iterations:
-        improved = False
-        # 2-opt within each tour.
-        for v in range(lengths.shape[0]):
-            k = lengths[v]
-            for i in range(k - 1):
-                for j in range(i + 1, k):
-                    if applied >= iterations:
-                        return applied
-                    for q in range(k):
-                        candidate[q] = tours[v, q]
-                    for q in range(j - i + 1):
-                        candidate[i + q] = tours[v, j - q]
-                    drive, late = _tour_cost(candidate, k, travel, due, now, load_s, service_s)
-                    cost = drive + late_weight * late
-                    if cost < costs[v] - 1e-6 and drive <= budget[v]:
-                        for q in range(k):
-                            tours[v, q] = candidate[q]
-                        costs[v] = cost
-                        applied += 1
-                        improved = True
-        # Relocate one stop to another position, in its tour or another one.
-        for a in range(lengths.shape[0]):
-            i = 0
-            while i < lengths[a]:
-                if applied >= iterations:
-                    return applied
-                stop = tours[a, i]
-                ka = lengths[a]
-                for q in range(i):
-                    source[q] = tours[a, q]
-                for q in range(i + 1, ka):
-                    source[q - 1] = tours[a, q]
-                drive_a, late_a = _tour_cost(source, ka - 1, travel, due, now, load_s, service_s)
-                cost_a = drive_a + late_weight * late_a
-                moved = False
-                for b in range(lengths.shape[0]):
-                    kb = lengths[b] if b != a else ka - 1
-                    if b != a and (kb >= max_stops[b] or loads[b] + weight[stop] > payload[b]):
-                        continue
-                    for position in range(kb + 1):
-                        for q in range(position):
-                            candidate[q] = tours[b, q] if b != a else source[q]
-                        candidate[position] = stop
-                        for q in range(position, kb):
-                            candidate[q + 1] = tours[b, q] if b != a else source[q]
-                        drive, late = _tour_cost(
-                            candidate, kb + 1, travel, due, now, load_s, service_s
-                        )
-                        if drive > budget[b]:
-                            continue
-                        cost_b = drive + late_weight * late
-                        if b == a:
-                            gain = costs[a] - cost_b
-                        else:
-                            gain = costs[a] + costs[b] - cost_a - cost_b
-                        if gain > 1e-6:
-                            if b != a:
-                                for q in range(ka - 1):
-                                    tours[a, q] = source[q]
-                                lengths[a] = ka - 1
-                                loads[a] -= weight[stop]
-                                costs[a] = cost_a
-                                loads[b] += weight[stop]
-                            for q in range(kb + 1):
-                                tours[b, q] = candidate[q]
-                            lengths[b] = kb + 1
-                            costs[b] = cost_b
-                            applied += 1
-                            improved = True
-                            moved = True
-                            break
-                    if moved:
-                        break
-                if not moved:
-                    i += 1
-    return applied
+def score_plan(problem: TourProblem, vehicles: list[Vehicle], tours: list[list[int]]) -> PlanScore:
+    """Score ``tours`` (one per vehicle) by the simulation's own rule and check its limits."""
+    drive = late = 0.0
+    feasible = len(tours) == len(vehicles)
+    seen: set[int] = set()
+    for vehicle, tour in zip(vehicles, tours, strict=False):
+        tour_drive, tour_late = problem.drive_and_lateness(tour)
+        drive += tour_drive
+        late += tour_late
+        feasible &= len(tour) <= vehicle.max_stops
+        feasible &= float(problem.weight_kg[tour].sum()) <= vehicle.payload_kg + 1e-9
+        feasible &= tour_drive <= vehicle.drive_budget_s + 1e-6
+        feasible &= seen.isdisjoint(tour) and len(set(tour)) == len(tour)
+        seen.update(tour)
+    n_stops = problem.due_s.shape[0]
+    feasible &= seen <= set(range(n_stops))
+    return PlanScore(
+        cost=drive + problem.lateness_weight * late, drive_s=drive, late_s=late,
+        tours=sum(1 for tour in tours if tour), planned=len(seen), missing=n_stops - len(seen),
+        feasible=feasible,
+    )  # fmt: skip
 
 
 def plan_tours(
-    problem: TourProblem, vehicles: list[Vehicle], *, iterations: int
+    problem: TourProblem,
+    vehicles: list[Vehicle],
+    *,
+    planner: Planner = "builtin",
+    time_budget_ms: float = 100.0,
+    iterations: int = 200,
+    seed: int = 1,
 ) -> list[list[int]]:
     """Tours for ``vehicles`` over the stops of ``problem`` (see the module docstring).
 
+    ``time_budget_ms`` bounds the ``builtin`` search (in work units worth that many
+    milliseconds; at most ``WALL_CLOCK_FACTOR`` times it on the clock) and PyVRP (on the
+    clock); ``iterations`` bounds the moves of ``insertion``'s local search. ``seed`` seeds
+    the searches' random streams.
+
     Returns one list of stop indices per vehicle, in visiting order; stops that fit no vehicle
     are left out (they wait for the next round).
+
+    Raises
+    ------
+    ImportError
+        If ``planner`` is ``"pyvrp"`` and PyVRP is not installed.
     """
-    n_vehicles = len(vehicles)
-    if n_vehicles == 0 or problem.due_s.shape[0] == 0:
+    if not vehicles or problem.due_s.shape[0] == 0:
         return [[] for _ in vehicles]
+    if planner == "pyvrp":
+        return plan_with_pyvrp(problem, vehicles, time_budget_s=time_budget_ms / 1000.0, seed=seed)
+    if planner == "insertion":
+        return _plan_by_insertion(problem, vehicles, iterations=iterations)
+    return _plan_by_search(problem, vehicles, time_budget_ms=time_budget_ms, seed=seed)
+
+
+def _limits(vehicles: list[Vehicle]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     max_stops = np.array([v.max_stops for v in vehicles], dtype=np.int64)
     payload = np.array([v.payload_kg for v in vehicles], dtype=np.float64)
     budget = np.array([v.drive_budget_s for v in vehicles], dtype=np.float64)
+    return max_stops, payload, budget
+
+
+def _plan_by_insertion(
+    problem: TourProblem, vehicles: list[Vehicle], *, iterations: int
+) -> list[list[int]]:
+    n_vehicles = len(vehicles)
+    max_stops, payload, budget = _limits(vehicles)
     tours = np.full((n_vehicles, int(max_stops.max()) + 1), -1, dtype=np.int64)
     lengths = np.zeros(n_vehicles, dtype=np.int64)
-    loads = np.zeros(n_vehicles)
-    costs = np.zeros(n_vehicles)
+    due = np.ascontiguousarray(problem.due_s, dtype=np.float64)
+    common = (
+        np.ascontiguousarray(problem.travel_s, dtype=np.float64), due,
+        np.ascontiguousarray(problem.weight_kg, dtype=np.float64), float(problem.now_s),
+        float(problem.load_time_per_parcel_s), problem.service_s,
+        float(problem.lateness_weight), max_stops, payload, budget, tours, lengths,
+        np.zeros(n_vehicles), np.zeros(n_vehicles),
+    )  # fmt: skip
+    cheapest_insertion(np.argsort(due, kind="stable").astype(np.int64), *common)
+    if iterations > 0:
+        local_search(*common, int(iterations))
+    return [tours[v, : lengths[v]].tolist() for v in range(n_vehicles)]
+
+
+def _plan_by_search(
+    problem: TourProblem, vehicles: list[Vehicle], *, time_budget_ms: float, seed: int
+) -> list[list[int]]:
+    _compile_once()
+    deadline = (
+        np.inf
+        if numba_available()
+        else time.perf_counter() + WALL_CLOCK_FACTOR * time_budget_ms / 1000.0
+    )
+    work = max(int(time_budget_ms * WORK_PER_MS), 1)
+    return _search_plan(problem, vehicles, work_total=work, deadline=deadline, seed=seed)
+
+
+def _search_plan(
+    problem: TourProblem, vehicles: list[Vehicle], *, work_total: int, deadline: float, seed: int
+) -> list[list[int]]:
+    """Run the search in slices until ``work_total`` work is done or the clock passes
+    ``deadline`` (:func:`time.perf_counter`); the best plan found."""
+    n_stops, n_vehicles = problem.due_s.shape[0], len(vehicles)
     travel = np.ascontiguousarray(problem.travel_s, dtype=np.float64)
+    max_stops, payload, budget = _limits(vehicles)
+    state = _empty_plan(n_stops, n_vehicles, int(min(max_stops.max(), n_stops)) + 1)
     due = np.ascontiguousarray(problem.due_s, dtype=np.float64)
     weight = np.ascontiguousarray(problem.weight_kg, dtype=np.float64)
     common = (
         travel, due, weight, float(problem.now_s), float(problem.load_time_per_parcel_s),
-        float(problem.service_time_s), float(problem.lateness_weight),
-        max_stops, payload, budget, tours, lengths, loads, costs,
+        problem.service_s, float(problem.lateness_weight),
     )  # fmt: skip
-    sequence = np.argsort(due, kind="stable").astype(np.int64)
-    _insertion(sequence, *common)
-    if iterations > 0:
-        _local_search(*common, int(iterations))
-    return [tours[v, : lengths[v]].tolist() for v in range(n_vehicles)]
+    costs = np.zeros(2)
+    # The search starts from the greedy plan (cheapest insertion, most urgent first).
+    cheapest_insertion(
+        np.argsort(due, kind="stable").astype(np.int64), *common, max_stops, payload, budget,
+        state[0], state[1], np.zeros(n_vehicles), np.zeros(n_vehicles),
+    )  # fmt: skip
+    prepare(
+        travel, due, weight, problem.service_s, float(problem.now_s),
+        float(problem.load_time_per_parcel_s), float(problem.lateness_weight), *state, costs,
+    )  # fmt: skip
+    best_tours, best_lengths = state[0].copy(), state[1].copy()
+    rng = np.array([seed % 2147483646 + 1], dtype=np.int64)
+    work = np.zeros(2, dtype=np.int64)  # work done, iterations since the best improved
+    patience = max(PATIENCE_MIN, PATIENCE_PER_STOP * n_stops)
+    temperature = _mean_nearest_leg_s(travel)
+    problem_arrays = (
+        travel, due, weight, problem.service_s, float(problem.now_s),
+        float(problem.load_time_per_parcel_s), float(problem.lateness_weight), max_stops,
+        payload, budget, _neighbours(travel),
+    )  # fmt: skip
+    slice_work = int(_SLICE_MS * WORK_PER_MS)
+    while True:
+        search(
+            *problem_arrays, *state, best_tours, best_lengths, costs, rng, work,
+            min(int(work[0]) + slice_work, work_total), work_total, patience,
+            _HOT * temperature, _COLD * temperature, _REMOVED, _STRING,
+        )  # fmt: skip
+        if work[0] >= work_total or work[1] >= patience:
+            break
+        if time.perf_counter() > deadline:
+            logger.debug("tour search stopped by the clock at %d of %d work", work[0], work_total)
+            break
+    return [best_tours[v, : best_lengths[v]].tolist() for v in range(n_vehicles)]
+
+
+def _mean_nearest_leg_s(travel: np.ndarray) -> float:
+    """Mean travel time from a stop to its nearest other stop (s): the search's temperature."""
+    n_stops = travel.shape[0] - 1
+    if n_stops < 2:
+        return 60.0
+    legs = travel[1:, 1:] + np.diag(np.full(n_stops, np.inf))
+    return max(float(np.minimum(legs.min(axis=1), 1e6).mean()), 1.0)
+
+
+_PlanState = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+]  # fmt: skip
+
+
+def _empty_plan(n_stops: int, n_vehicles: int, capacity: int) -> _PlanState:
+    """The state arrays of :func:`carreta.sim.model.tour_search.search`, every stop missing."""
+    missing = np.concatenate([[n_stops], np.arange(n_stops)]).astype(np.int64)
+    return (
+        np.full((n_vehicles, capacity), -1, dtype=np.int64),  # tours
+        np.zeros(n_vehicles, dtype=np.int64),  # lengths
+        np.zeros(n_vehicles), np.zeros(n_vehicles), np.zeros(n_vehicles),  # kg, drive, late
+        np.zeros((n_vehicles, capacity)),  # times
+        np.zeros((n_vehicles, capacity + 1)), np.zeros((n_vehicles, capacity + 1)),  # prefixes
+        np.full(n_stops, -1, dtype=np.int64), np.zeros(n_stops, dtype=np.int64),  # route, pos
+        missing,
+    )  # fmt: skip
+
+
+def _neighbours(travel: np.ndarray) -> np.ndarray:
+    """For each stop, the other stops nearest to it (there and back), nearest first."""
+    n_stops = travel.shape[0] - 1
+    count = min(_NEIGHBOURS, n_stops - 1)
+    if count <= 0:
+        return np.zeros((n_stops, 0), dtype=np.int64)
+    both = travel[1:, 1:] + travel[1:, 1:].T
+    np.fill_diagonal(both, np.inf)
+    nearest = np.argpartition(both, count - 1, axis=1)[:, :count]
+    order = np.take_along_axis(both, nearest, axis=1).argsort(axis=1, kind="stable")
+    return np.ascontiguousarray(np.take_along_axis(nearest, order, axis=1), dtype=np.int64)
+
+
+@functools.cache
+def _compile_once() -> None:
+    """Run the search once on a toy problem, so no budget pays for numba's compilation."""
+    travel = np.array([[0.0, 60.0, 90.0], [60.0, 0.0, 40.0], [90.0, 40.0, 0.0]])
+    problem = TourProblem(travel, np.array([500.0, 900.0]), np.ones(2), 0.0, 10.0, 60.0)
+    _search_plan(problem, [Vehicle(2, 10.0, 1e9)], work_total=1, deadline=np.inf, seed=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -125,6 +126,9 @@ DispatchPolicyName: TypeAlias = Literal["nearest_idle", "batch", "tours"]
 """The dispatch policies (the registry :data:`carreta.sim.model.policies.POLICIES` implements
 exactly these)."""
 
+TourPlannerName: TypeAlias = Literal["builtin", "insertion", "pyvrp"]
+"""The tour planners of policy 'tours' (:func:`carreta.sim.model.tours.plan_tours`)."""
+
 
 class Dispatch(Section):
     """How orders are assigned to robots.
@@ -135,9 +139,11 @@ class Dispatch(Section):
     assignment of waiting orders to idle robots (least lateness first, then travel time); one
     order per trip. 'tours': every ``batch_interval_s``, each waiting order goes to the nearest
     hub with idle robots, and each hub plans multi-stop tours of up to ``max_stops_per_tour``
-    stops with the orders' time windows (cheapest insertion, then ``local_search_iterations``
-    of 2-opt and relocate moves). A trip never exceeds the robot's parcel_slots or payload_kg,
-    nor what its battery can drive.
+    stops for its idle robots with ``planner``, minimising driving seconds plus 10 × seconds
+    late (loading and service included); orders that fit no tour wait for the next round. A
+    trip never exceeds the robot's parcel_slots or payload_kg, nor what its battery can drive.
+
+    Rules: planner 'pyvrp' needs PyVRP installed (``pip install carreta[vrp]``).
     """
 
     policy: DispatchPolicyName = Field(
@@ -153,11 +159,44 @@ class Dispatch(Section):
         ge=1,
         description="For 'tours': most delivery stops in one trip.",
     )
+    planner: TourPlannerName = Field(
+        default="builtin",
+        description=(
+            "For 'tours': how tours are planned. 'builtin': ruin and recreate (strings of "
+            "stops removed from neighbouring tours and put back where they cost least) with "
+            "simulated annealing, for time_budget_ms; deterministic (its budget is counted in "
+            "work calibrated to milliseconds), so a seed reproduces the run. 'insertion': "
+            "cheapest insertion, then local_search_iterations of 2-opt and relocate moves "
+            "(fast; its plans cost 20-65 % more on waves of 25-200 orders). 'pyvrp': the PyVRP "
+            "solver (the vrp extra) for time_budget_ms on the wall clock, with hard deadlines; "
+            "a run is then not reproducible. docs/benchmarks.md compares them."
+        ),
+    )
+    time_budget_ms: Number = Field(
+        default=200.0,
+        gt=0.0,
+        description=(
+            "For 'tours' with planner 'builtin' or 'pyvrp': planning time of one dispatch "
+            "round, all hubs together (each hub's share in proportion to its orders), in "
+            "milliseconds. 'builtin' stops sooner when its plan has not improved for a while, "
+            "and at the latest at 3 × this on the wall clock (a slow machine)."
+        ),
+    )
     local_search_iterations: WholeNumber = Field(
         default=200,
         ge=0,
-        description="For 'tours': improvement moves tried per tour; 0 keeps the first tour.",
+        description=(
+            "For 'tours' with planner 'insertion': improvement moves applied per hub and round; "
+            "0 keeps the first tours."
+        ),
     )
+
+    @model_validator(mode="after")
+    def _planner_installed(self) -> Dispatch:
+        if self.planner == "pyvrp" and importlib.util.find_spec("pyvrp") is None:
+            problem = "'pyvrp' needs PyVRP: pip install 'carreta[vrp]' (or choose 'builtin')"
+            raise_problems([(("planner",), problem)])
+        return self
 
 
 class Simulation(Section):

@@ -1,8 +1,10 @@
 """``tours``: every ``batch_interval_s``, capacitated multi-stop tours with time windows.
 
 Each waiting order goes to the nearest hub with idle robots, and each hub plans tours for its
-idle robots (:mod:`carreta.sim.model.tours`: insertion then local search). Large rounds are cut
-into angular sectors around the hub (cluster first, route second).
+idle robots with the scenario's ``dispatch.planner`` (:mod:`carreta.sim.model.tours`). The
+round's ``dispatch.time_budget_ms`` is shared between the hubs (and sectors) in proportion to
+their orders. Large rounds are cut into angular sectors around the hub (cluster first, route
+second).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from carreta.sim.scenario.models import Dispatch
 
 __all__ = ["Tours"]
 
-_SECTOR_ORDERS = 150  # orders planned together in one tour-planning problem
+_SECTOR_ORDERS = {"insertion": 150, "builtin": 400, "pyvrp": 400}
+"""Orders planned together in one tour-planning problem, by planner."""
 
 
 @dataclass
@@ -52,12 +55,19 @@ class Tours:
             carried = np.array([order.weight_kg <= lead.spec.payload_kg for order in orders])
             times[g] = np.where(carried, out.duration_s[nodes], np.inf)
         nearest = np.argmin(times, axis=0)
+        budget_ms_per_order = self.settings.time_budget_ms / len(orders)
         for g, key in enumerate(keys):
             mine = [o for k, o in enumerate(orders) if nearest[k] == g and np.isfinite(times[g, k])]
             if mine:
-                self._plan_hub(dispatcher, groups[key], mine)
+                self._plan_hub(dispatcher, groups[key], mine, budget_ms_per_order)
 
-    def _plan_hub(self, dispatcher: Dispatcher, robots: list[Robot], orders: list[Order]) -> None:
+    def _plan_hub(
+        self,
+        dispatcher: Dispatcher,
+        robots: list[Robot],
+        orders: list[Order],
+        budget_ms_per_order: float,
+    ) -> None:
         """Tours for idle robots of one type at one hub over ``orders``; send them.
 
         Large rounds are cut into angular sectors around the hub of at most
@@ -65,21 +75,26 @@ class Tours:
         second), so a round's cost grows linearly with the fleet.
         """
         lead = robots[0]
-        if len(orders) <= _SECTOR_ORDERS:
-            self._plan_sector(dispatcher, robots, orders)
+        sector_orders = _SECTOR_ORDERS[self.settings.planner]
+        if len(orders) <= sector_orders:
+            self._plan_sector(dispatcher, robots, orders, budget_ms_per_order)
             return
         hub_lon, hub_lat = lead.hub.lonlat
         angles = np.arctan2([o.lat - hub_lat for o in orders], [o.lon - hub_lon for o in orders])
         by_angle = [orders[k] for k in np.argsort(angles, kind="stable")]
-        sectors = -(-len(orders) // _SECTOR_ORDERS)
+        sectors = -(-len(orders) // sector_orders)
         for k in range(sectors):
             part = by_angle[k * len(by_angle) // sectors : (k + 1) * len(by_angle) // sectors]
             crew = robots[k * len(robots) // sectors : (k + 1) * len(robots) // sectors]
             if part and crew:
-                self._plan_sector(dispatcher, crew, part)
+                self._plan_sector(dispatcher, crew, part, budget_ms_per_order)
 
     def _plan_sector(
-        self, dispatcher: Dispatcher, robots: list[Robot], orders: list[Order]
+        self,
+        dispatcher: Dispatcher,
+        robots: list[Robot],
+        orders: list[Order],
+        budget_ms_per_order: float,
     ) -> None:
         lead = robots[0]
         nodes = [lead.hub.node, *(lead.door_node(order) for order in orders)]
@@ -89,10 +104,14 @@ class Tours:
             weight_kg=np.array([order.weight_kg for order in orders]),
             now_s=dispatcher.env.now,
             load_time_per_parcel_s=lead.hub.loading_time_per_parcel_s,
-            service_time_s=lead.spec.service_time_s,
+            service_time_s=np.array([lead.stop_time_s(order) for order in orders]),
         )
         vehicles = [self._vehicle(robot) for robot in robots]
-        tours = plan_tours(problem, vehicles, iterations=self.settings.local_search_iterations)
+        tours = plan_tours(
+            problem, vehicles, planner=self.settings.planner,
+            time_budget_ms=budget_ms_per_order * len(orders),
+            iterations=self.settings.local_search_iterations,
+        )  # fmt: skip
         for robot, stops in zip(robots, tours, strict=True):
             chosen = [orders[k] for k in stops]
             routes = None
