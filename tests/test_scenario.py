@@ -173,7 +173,7 @@ MUTATIONS: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         lambda data: data.update(network={}),
-        "network: needs a source: give osm_file, place or bbox",
+        "network: needs a source: give gis_file, osm_file, place or bbox",
     ),
     (
         lambda data: data.update(network=None),
@@ -319,16 +319,24 @@ def test_default_results_folder_is_next_to_the_scenario(tmp_path: Path) -> None:
     assert scenario.outputs.dir == tmp_path / "results"
 
 
-def test_missing_osm_file_falls_back_to_place_but_is_an_error_alone(tmp_path: Path) -> None:
+def test_a_missing_named_file_is_an_error_unless_the_scenario_asks_to_download(
+    tmp_path: Path,
+) -> None:
     data = copy.deepcopy(MINIMAL)
     data["network"] = {"osm_file": "absent.osm.bz2", "place": "Montpellier, France"}
-    scenario = load_scenario(write_yaml(tmp_path, data))
-    assert scenario.network.source_kind() == "place"
-    data["network"] = {"osm_file": "absent.osm.bz2"}
     path = write_yaml(tmp_path, data)
     assert str(load_error(path)) == (
         f"{path}: network.osm_file: no such file: {tmp_path / 'absent.osm.bz2'} "
-        "(and no place or bbox to fall back on)"
+        "(or set network.if_file_missing: download to download the place instead)"
+    )
+    data["network"]["if_file_missing"] = "download"
+    scenario = load_scenario(write_yaml(tmp_path, data))
+    assert scenario.network.source_kind() == "place"
+    data["network"] = {"osm_file": "absent.osm.bz2", "if_file_missing": "download"}
+    path = write_yaml(tmp_path, data)
+    assert str(load_error(path)) == (
+        f"{path}: network.osm_file: no such file: {tmp_path / 'absent.osm.bz2'} "
+        "(and no place or bbox to download instead)"
     )
 
 

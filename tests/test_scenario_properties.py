@@ -21,7 +21,12 @@ from carreta.sim.scenario.models import Scenario, load_scenario
 
 VALID: dict[str, Any] = {
     "name": "prop",
-    "network": {"osm_file": "absent.osm.bz2", "place": "Montpellier, France", "simplify": True},
+    "network": {
+        "osm_file": "absent.osm.bz2",
+        "place": "Montpellier, France",
+        "if_file_missing": "download",
+        "simplify": True,
+    },
     "hubs": [{"id": "h1", "lon": 3.88, "lat": 43.6, "chargers": 2}],
     "fleet": {"robots": [{"type": "tw", "count": 2, "hub": "h1", "speed_kph": 6.0}]},
     "demand": {

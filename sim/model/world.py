@@ -26,6 +26,12 @@ HUB_MAX_SNAP_M = 500.0
 def network_source(network: NetworkSource) -> str | tuple[float, float, float, float]:
     """The source :func:`routing.load_graph` takes for the scenario's network section."""
     kind = network.source_kind()
+    named = network.gis_file or network.osm_file
+    if kind in ("place", "bbox") and named is not None:
+        logger.warning(
+            "%s is not on this machine: downloading the network's %s instead "
+            "(network.if_file_missing: download)", named, kind,
+        )  # fmt: skip
     if kind == "gis_file":
         return str(network.gis_file)
     if kind == "osm_file":

@@ -38,8 +38,9 @@ class NetworkSource(Section):
     (downloaded likewise). So a
     scenario can name a local extract and keep ``place`` as the fallback for machines without it.
 
-    Rules: at least one of ``gis_file``, ``osm_file``, ``place`` and ``bbox``; a missing
-    ``gis_file`` or ``osm_file`` is an error only when there is nothing to fall back on.
+    Rules: at least one of ``gis_file``, ``osm_file``, ``place`` and ``bbox``; a named
+    ``gis_file`` or ``osm_file`` that is missing is an error, unless ``if_file_missing`` is
+    ``download`` and there is a place or bbox to download.
     """
 
     gis_file: ScenarioPath | None = Field(
@@ -67,6 +68,14 @@ class NetworkSource(Section):
         default=None,
         description="A box [west, south, east, north] in degrees (WGS 84) to download.",
     )
+    if_file_missing: Literal["error", "download"] = Field(
+        default="error",
+        description=(
+            "When gis_file or osm_file is named but not on this machine: 'error' stops with one "
+            "line naming the file; 'download' uses place (or bbox) instead, downloaded once "
+            "through OSMnx and then cached, and says so in a warning."
+        ),
+    )
     simplify: Flag = Field(
         default=True,
         description="Merge chains of degree-2 nodes into single edges (OSMnx simplification).",
@@ -90,18 +99,22 @@ class NetworkSource(Section):
 
     @model_validator(mode="after")
     def _has_source(self) -> NetworkSource:
-        if self.gis_file is not None and self.osm_file is None:
-            fallback = self.place is not None or self.bbox is not None
-            if not fallback and not os.path.isfile(self.gis_file):
-                problem = f"no such file: {self.gis_file} (and no place or bbox to fall back on)"
-                raise_problems([(("gis_file",), problem)])
-            return self
-        if self.osm_file is None and self.place is None and self.bbox is None:
-            raise_problems([((), "needs a source: give osm_file, place or bbox")])
-        fallback = self.place is not None or self.bbox is not None
-        if self.osm_file is not None and not fallback and not os.path.isfile(self.osm_file):
-            problem = f"no such file: {self.osm_file} (and no place or bbox to fall back on)"
-            raise_problems([(("osm_file",), problem)])
+        download = self.place is not None or self.bbox is not None
+        if self.gis_file is None and self.osm_file is None and not download:
+            raise_problems([((), "needs a source: give gis_file, osm_file, place or bbox")])
+        for field, path in (("gis_file", self.gis_file), ("osm_file", self.osm_file)):
+            if path is None or os.path.isfile(path):
+                continue
+            if self.if_file_missing == "error":
+                hint = (
+                    " (or set network.if_file_missing: download to download the place instead)"
+                    if download
+                    else ""
+                )
+                raise_problems([((field,), f"no such file: {path}{hint}")])
+            if not download:
+                problem = f"no such file: {path} (and no place or bbox to download instead)"
+                raise_problems([((field,), problem)])
         return self
 
     def source_kind(self) -> Literal["gis_file", "osm_file", "place", "bbox"]:
