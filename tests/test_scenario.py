@@ -25,6 +25,7 @@ from carreta.sim.scenario.models import (
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCENARIOS = PROJECT / "scenarios"
+CITY_STREETS = PROJECT.parent / "shared" / "data" / "montpellier" / "VilleMTP_MTP_FilaireVoies.zip"
 MONTPELLIER_OSM = (
     PROJECT.parent / "shared" / "data" / "osm" / "montpellier_drive_2024-10-30.osm.bz2"
 )
@@ -65,11 +66,15 @@ def metres_between(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def test_montpellier_centre_describes_the_carreta_day() -> None:
+    """Droids on the pavement: the city's centreline with its pedestrian streets, doors at real
+    addresses in the pedestrian zones, the 6 km/h cap there, an escort per droid."""
     scenario = load_scenario(SCENARIOS / "montpellier_centre.yaml")
-    assert scenario.network.osm_file == MONTPELLIER_OSM
-    assert scenario.network.osm_file.is_file()
-    assert scenario.network.source_kind() == "osm_file"
-    assert scenario.network.place == "Montpellier, France"
+    assert scenario.network.gis_file == CITY_STREETS and CITY_STREETS.is_file()
+    assert scenario.network.source_kind() == "gis_file"
+    assert "Ville de Montpellier" in scenario.network.credit()
+    assert scenario.demand.destinations.kind == "addresses"
+    assert scenario.streets.zones is not None and scenario.streets.zones.speed_cap_kph == 6.0
+    assert scenario.operations.supervision.mode == "escort"
     assert [hub.id for hub in scenario.hubs] == ["saint-roch"]
     (robots,) = scenario.fleet.robots
     assert (robots.count, robots.speed_kph, robots.payload_kg) == (20, 6.0, 300.0)
@@ -82,7 +87,7 @@ def test_montpellier_centre_describes_the_carreta_day() -> None:
     assert scenario.outputs.dir == PROJECT / "results"
 
 
-@pytest.mark.parametrize("name", ["montpellier_centre.yaml", "tiny.yaml"])
+@pytest.mark.parametrize("name", ["tiny.yaml"])
 def test_shipped_scenarios_lie_inside_the_osm_extract(name: str) -> None:
     scenario = load_scenario(SCENARIOS / name)
     west, south, east, north = EXTRACT_BBOX
@@ -349,7 +354,7 @@ def test_validate_scenario_without_a_folder_keeps_paths_relative() -> None:
 def test_yaml_dump_round_trips_from_another_folder(tmp_path: Path) -> None:
     scenario = load_scenario(SCENARIOS / "montpellier_centre.yaml")
     text = scenario_to_yaml(scenario)
-    assert f"osm_file: {MONTPELLIER_OSM}" in text
+    assert f"gis_file: {CITY_STREETS}" in text
     copy_path = write_yaml(tmp_path / "elsewhere", text, "resolved.yaml")
     assert load_scenario(copy_path) == scenario
 
@@ -429,7 +434,7 @@ def test_models_are_frozen() -> None:
 
 
 def test_the_network_credit_follows_the_source_in_use(tmp_path: Path) -> None:
-    osm = load_scenario(SCENARIOS / "montpellier_centre.yaml")
+    osm = load_scenario(SCENARIOS / "tiny.yaml")
     assert osm.network.credit() == "Street network © OpenStreetMap contributors (ODbL)"
     city = load_scenario(SCENARIOS / "ecusson_phase3.yaml")
     assert city.network.source_kind() == "gis_file"
@@ -437,7 +442,14 @@ def test_the_network_credit_follows_the_source_in_use(tmp_path: Path) -> None:
     layer = tmp_path / "voies.gpkg"
     layer.write_bytes(b"")
     unnamed = validate_scenario(
-        {**MINIMAL, "network": {"gis_file": str(layer), "place": "Montpellier, France"}}
+        {
+            **MINIMAL,
+            "network": {
+                "gis_file": str(layer),
+                "place": "Montpellier, France",
+                "if_file_missing": "download",
+            },
+        }
     )
     assert unnamed.network.credit() == "Street network: voies.gpkg"
     layer.unlink()  # gone: the place is downloaded from OpenStreetMap instead

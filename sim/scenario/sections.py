@@ -160,7 +160,7 @@ class Dispatch(Section):
     """
 
     policy: DispatchPolicyName = Field(
-        default="nearest_idle", description="Dispatch policy (see above)."
+        default="tours", description="Dispatch policy (see above); tours serves the default day."
     )
     batch_interval_s: Number = Field(
         default=120.0,
