@@ -335,7 +335,7 @@ def plot_service_sweep(
     note = (
         f"orders pooled over {replicates} replicates; bands: {100 * level:g} % Wilson intervals\n"
         "orders due: outcome known at the end (delivered, or past due, or rejected); "
-        "servable: created − rejected"
+        "servable: due − rejected"
     )
     fig.legend(handles, labels, loc="outside lower center", ncols=1 if columns == 1 else 3,
                fontsize=9, frameon=False, title=note, title_fontsize=8)  # fmt: skip
