@@ -18,6 +18,7 @@ Caching (all under one cache folder, see :func:`~carreta.routing._cache.default_
 from __future__ import annotations
 
 import logging
+import math
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -119,7 +120,29 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
         raise NetworkError(f"{path}: cannot load GraphML ({_one_line(exc)})") from exc
     if not isinstance(graph, nx.MultiDiGraph):
         raise NetworkError(f"{path}: GraphML does not hold a directed multigraph")
+    _check_graphml(path, graph)
     return graph
+
+
+def _check_graphml(path: Path, graph: nx.MultiDiGraph) -> None:
+    """Raise a :class:`NetworkError` naming ``path`` and the first node or edge whose
+    coordinates or length a street network cannot have."""
+    if graph.number_of_edges() == 0:
+        raise NetworkError(f"{path}: no streets in this GraphML file")
+    for node, data in graph.nodes(data=True):
+        x, y = data.get("x"), data.get("y")
+        if not (isinstance(x, float | int) and isinstance(y, float | int)) or not (
+            -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0
+        ):
+            raise NetworkError(
+                f"{path}: node {node} has no longitude/latitude x, y in degrees (x={x!r}, y={y!r})"
+            )
+    for u, v, key, length in graph.edges(keys=True, data="length"):
+        if not isinstance(length, float | int) or not math.isfinite(length) or length < 0:
+            raise NetworkError(
+                f"{path}: edge ({u}, {v}, {key}) has an invalid length {length!r} "
+                "(metres, a finite number ≥ 0)"
+            )
 
 
 def _load_osm_file(

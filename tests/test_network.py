@@ -279,3 +279,30 @@ def test_empty_and_projected_graphs_are_refused(tiny_graph: nx.MultiDiGraph) -> 
     tiny_graph.graph["crs"] = "epsg:2154"
     with pytest.raises(NetworkError, match="projected"):
         apply_profile(tiny_graph, "robot")
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("negative_length", "has an invalid length -5.0"),
+        ("nan_length", "has an invalid length nan"),
+        ("latitude_out_of_range", "has no longitude/latitude"),
+    ],
+)
+def test_a_graphml_with_impossible_values_names_the_file_and_the_element(
+    damage: str, expected: str, tmp_path: Path, grid_graph: nx.MultiDiGraph
+) -> None:
+    graph = grid_graph
+    u, v, key = next(iter(graph.edges(keys=True)))
+    if damage == "negative_length":
+        graph.edges[u, v, key]["length"] = -5.0
+    elif damage == "nan_length":
+        graph.edges[u, v, key]["length"] = float("nan")
+    else:
+        graph.nodes[u]["y"] = 143.6
+    path = tmp_path / "grid.graphml"
+    ox.save_graphml(graph, path)
+    with pytest.raises(NetworkError) as caught:
+        load_graph(path, cache_dir=tmp_path / "cache")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and expected in message and "\n" not in message
