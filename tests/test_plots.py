@@ -292,3 +292,22 @@ def test_a_bad_districts_file_is_one_line(
     )
     assert code == 2 and "no polygons" in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["plot", "replay"])
+def test_a_run_folder_with_swapped_tables_is_one_line(
+    tiny_run_dir: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run_dir, run_dir)
+    orders, robots = run_dir / "orders.parquet", run_dir / "robots.parquet"
+    swapped = tmp_path / "swap"
+    orders.rename(swapped)
+    robots.rename(orders)
+    swapped.rename(robots)
+    with pytest.raises(SystemExit) as done:
+        main([command, str(run_dir), "-o", str(tmp_path / "out")])
+    assert done.value.code == 2
+    error = capsys.readouterr().err
+    assert f"{orders}: not a carreta orders table" in error and "Traceback" not in error

@@ -95,6 +95,15 @@ class Run:
         return f"{self.name} — {self.date.isoformat()}"
 
 
+#: Columns every version of carreta wrote in each table: the least a folder must have.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "orders": ("order_id", "created_s", "due_s", "state", "lon", "lat"),
+    "robots": ("robot_id", "distance_km", "busy_s"),
+    "legs": ("robot_id", "kind", "depart_s", "nodes", "times_s", "lons", "lats"),
+    "events": ("time_s", "robot_id", "kind"),
+}
+
+
 def _read_table(path: Path, *, date: dt.date) -> pd.DataFrame:
     """``<table>.parquet`` with the types of :mod:`~carreta.sim.output.columns` (a folder of an
     earlier version gets them on reading: :func:`~carreta.sim.output.tables.conform`)."""
@@ -104,6 +113,12 @@ def _read_table(path: Path, *, date: dt.date) -> pd.DataFrame:
         table = pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise RunDirError(f"{path}: not a readable Parquet table ({error})") from error
+    missing = [column for column in REQUIRED_COLUMNS.get(path.stem, ()) if column not in table]
+    if missing:
+        raise RunDirError(
+            f"{path}: not a carreta {path.stem} table (no column {', '.join(missing)}; was a "
+            "file renamed or swapped?)"
+        )
     try:
         return conform(table, path.stem, date=date)
     except (KeyError, TypeError, ValueError) as error:
