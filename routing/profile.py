@@ -216,10 +216,34 @@ def set_robot_speeds(graph: nx.MultiDiGraph, speed_kph: float) -> None:
         data["travel_time"] = float(data["length"]) / metres_per_second
 
 
-def _set_van_speeds(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    graph = ox.add_edge_speeds(
-        graph, hwy_speeds=dict(VAN_SPEEDS_KPH), fallback=VAN_FALLBACK_SPEED_KPH
-    )
+def _set_van_speeds(graph: nx.MultiDiGraph, *, source: str = "<graph>") -> nx.MultiDiGraph:
+    """OSMnx speeds (``maxspeed``, else :data:`VAN_SPEEDS_KPH`, else the fallback) and travel
+    times for vans.
+
+    Raises
+    ------
+    NetworkError
+        Naming ``source`` and the OSM ways whose speed is still not a positive number (a
+        ``maxspeed`` OSMnx cannot read and no fallback), instead of NaN weights further on.
+    """
+    try:
+        graph = ox.add_edge_speeds(
+            graph, hwy_speeds=dict(VAN_SPEEDS_KPH), fallback=VAN_FALLBACK_SPEED_KPH
+        )
+    except (ValueError, TypeError) as exc:
+        raise NetworkError(
+            f"{source}: cannot set van speeds ({' '.join(str(exc).split())})"
+        ) from exc
+    bad = sorted(
+        {str(data.get("osmid", f"{u}-{v}")) for u, v, data in graph.edges(data=True)
+         if not (isinstance(data.get("speed_kph"), float | int) and data["speed_kph"] > 0)}
+    )  # fmt: skip
+    if bad:
+        shown = ", ".join(bad[:5]) + (", …" if len(bad) > 5 else "")
+        raise NetworkError(
+            f"{source}: {len(bad)} ways have no usable speed for vans (OSM ways {shown}): give "
+            "them a maxspeed or a known highway class"
+        )
     return ox.add_edge_travel_times(graph)
 
 
@@ -321,7 +345,7 @@ def apply_profile(
     if profile == "robot":
         set_robot_speeds(work, robot_speed_kph)
     else:
-        work = _set_van_speeds(work)
+        work = _set_van_speeds(work, source=name)
 
     dropped_nodes = nodes_before - work.number_of_nodes()
     dropped_edges = edges_before - work.number_of_edges()

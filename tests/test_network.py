@@ -306,3 +306,24 @@ def test_a_graphml_with_impossible_values_names_the_file_and_the_element(
         load_graph(path, cache_dir=tmp_path / "cache")
     message = str(caught.value)
     assert message.startswith(f"{path}: ") and expected in message and "\n" not in message
+
+
+def test_ways_without_a_usable_van_speed_are_named(
+    grid_graph: nx.MultiDiGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever OSMnx leaves without a speed (an unreadable maxspeed on a class it has no
+    figure for) is one NetworkError naming the ways, not NaN weights in the router."""
+    real = ox.add_edge_speeds
+
+    def leaves_one_without_speed(graph: nx.MultiDiGraph, **options: object) -> nx.MultiDiGraph:
+        graph = real(graph, **options)
+        u, v, key = next(iter(graph.edges(keys=True)))
+        graph.edges[u, v, key]["speed_kph"] = float("nan")
+        graph.edges[u, v, key]["osmid"] = 4242
+        return graph
+
+    monkeypatch.setattr(ox, "add_edge_speeds", leaves_one_without_speed)
+    with pytest.raises(
+        NetworkError, match=r"grid: 1 ways have no usable speed for vans \(OSM ways 4242\)"
+    ):
+        apply_profile(grid_graph, "van", source="grid")
