@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from carreta.routing.errors import CarretaError
 
-__all__ = ["CarretaError", "ResultsExistError", "RunDirError", "ScenarioError", "ScenarioIssue"]
+__all__ = [
+    "CarretaError",
+    "ResultsExistError",
+    "RunDirError",
+    "ScenarioError",
+    "ScenarioIssue",
+    "SweepAbortedError",
+]
 
 
 @dataclass(frozen=True)
@@ -120,3 +127,23 @@ class RunDirError(CarretaError, ValueError):
 
 class ResultsExistError(CarretaError, FileExistsError):
     """The requested results folder already exists: results are never overwritten."""
+
+
+class SweepAbortedError(CarretaError, RuntimeError):
+    """A sweep stopped because its executor failed (a worker process died, the Dask scheduler
+    went away); the completed runs are kept and running the same sweep again resumes it.
+
+    ``str(error)`` is one line: what was lost, how many runs are kept, how to resume.
+
+    Parameters
+    ----------
+    message
+        That line.
+    completed, total
+        Runs complete (and kept) and runs in the sweep.
+    """
+
+    def __init__(self, message: str, *, completed: int, total: int) -> None:
+        super().__init__(message)
+        self.completed = completed
+        self.total = total

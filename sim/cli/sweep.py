@@ -2,7 +2,10 @@
 
 Exit codes of ``carreta sweep``: 0 when every run completed, 1 when some failed (they are in
 ``runs.parquet`` with their error; running the command again retries them), 2 for bad input
-(an invalid sweep file, or an output folder holding something else). User errors are turned
+(an invalid sweep file, or an output folder holding something else) or an executor lost
+mid-sweep (:class:`~carreta.sim.errors.SweepAbortedError`: a pool worker died, the Dask scheduler
+went away; the completed runs are kept and running the command again resumes), 130 when
+interrupted. User errors are turned
 into one line by :func:`carreta.sim.cli.main`. The sweep machinery (pandas, Dask, the model) is
 imported when a command runs, so the command line starts fast.
 """
@@ -124,7 +127,8 @@ def sweep_command(
 ) -> None:
     """Run a parameter sweep; re-running the same command resumes it.
 
-    Exit code 0 if every run completed, 1 if some failed, 2 for bad input.
+    Exit code 0 if every run completed, 1 if some failed, 2 for bad input or a lost executor
+    (a worker process died, the Dask scheduler went away: rerun to resume).
     """
     if scheduler is not None and dask_local is not None:
         raise typer.BadParameter("give --scheduler or --dask-local, not both")

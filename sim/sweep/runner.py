@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from carreta.sim.sweep.executors import Executor
+from carreta.sim.errors import SweepAbortedError
+from carreta.sim.sweep.executors import Executor, ExecutorLostError
 from carreta.sim.sweep.load import Sweep
 from carreta.sim.sweep.results import (
     TABLE_FILE,
@@ -129,6 +130,10 @@ def run_sweep(
     ------
     ResultsExistError
         If ``out_dir`` holds something else than this sweep (nothing is changed then).
+    SweepAbortedError
+        If the executor fails (a worker process dies, the Dask scheduler goes away): no more
+        runs are started, the completed ones are kept — in the runs table and the manifest
+        (status ``"aborted"``) —, and the message says how many; running again resumes.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -179,6 +184,21 @@ def run_sweep(
                 last_write = time.monotonic()
         counts = table.counts()
         status = "completed" if counts["completed"] == len(sweep.runs) else "failed"
+    except ExecutorLostError as error:
+        status = "aborted"
+        # Runs finished whose outcome never came back (a Dask worker wrote the folder before
+        # the scheduler went away) are complete on disk: count them as kept.
+        attempted = {task.run_id for task in tasks}
+        for run in sweep.runs:
+            if run.run_id in attempted:
+                table.is_complete(run)
+        kept = table.counts()["completed"]
+        raise SweepAbortedError(
+            f"{error}: {kept} of {len(sweep.runs)} runs complete and kept; "
+            "rerun the same command to resume",
+            completed=kept,
+            total=len(sweep.runs),
+        ) from error
     finally:
         session["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         save(status)

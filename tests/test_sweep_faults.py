@@ -1,0 +1,261 @@
+"""Faults of the executors end in one line and a folder that resumes.
+
+A pool worker killed by SIGKILL (as the OOM killer does), a Dask scheduler killed mid-sweep and a
+scheduler without workers. The sweeps are the tiny scenario shortened to runs of well under a
+second (see tests/test_sweep_run.py), on the real Montpellier extract.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from carreta.sim.cli import main
+from carreta.sim.sweep import executors
+from carreta.sim.sweep.load import load_sweep
+from carreta.sim.sweep.worker import RunOutcome, RunTask, execute_run
+
+pytestmark = pytest.mark.slow
+
+PROJECT = Path(__file__).resolve().parents[1]
+TINY = PROJECT / "scenarios" / "tiny.yaml"
+SWEEP: dict[str, Any] = {
+    "name": "fault-sweep",
+    "base": str(TINY),
+    "seed": 5,
+    "replicates": 3,
+    "overrides": {"demand.orders_per_day": 30, "simulation.duration_h": 2.5},
+    "grid": {"fleet.robots[0].count": [2, 3], "dispatch.policy": ["nearest_idle", "batch"]},
+}
+RUNS = 12
+VICTIM_INDEX = 2  # the run during which the pool worker kills itself
+KEPT = re.compile(r": (\d+) of (\d+) runs complete and kept; rerun the same command to resume$")
+
+
+def write_sweep(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump(SWEEP, sort_keys=False), "utf-8")
+    return path
+
+
+def cli(*args: str | Path) -> int:
+    with pytest.raises(SystemExit) as caught:
+        main([str(arg) for arg in args])
+    return int(caught.value.code or 0)
+
+
+def error_line(stderr: str) -> str:
+    """The one ``carreta: error:`` line; fails if there are several or a traceback."""
+    assert "Traceback" not in stderr and "CancelledError" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("carreta: error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def assert_folder_consistent(out: Path, kept: int) -> None:
+    """The runs table, the manifest and the run folders agree on the ``kept`` runs."""
+    table = pd.read_parquet(out / "runs.parquet")
+    assert len(table) == RUNS
+    assert (table["status"] == "completed").sum() == kept
+    assert set(table["status"]) <= {"completed", "pending"}  # lost runs are not "failed"
+    folders = {entry.name for entry in (out / "runs").iterdir() if not entry.name.startswith(".")}
+    assert folders == set(table.loc[table["status"] == "completed", "run_id"])
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["status"] == "aborted"
+    assert manifest["runs_completed"] == kept
+
+
+def resume(out: Path, sweep_file: Path, kept: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """Rerunning the command skips the kept runs and completes the others."""
+    assert cli("sweep", sweep_file, "--out", out, "--no-progress") == 0
+    assert f"{RUNS} runs: {RUNS} completed ({RUNS - kept} now, {kept} already done)" in (
+        capsys.readouterr().out
+    )
+    table = pd.read_parquet(out / "runs.parquet")
+    assert (table["status"] == "completed").all()
+
+
+# --- a local pool worker killed ------------------------------------------------------------------
+
+
+def kill_self_during_victim(task: RunTask, *, victim: str) -> RunOutcome:
+    """Stand-in for execute_run in forked pool workers: SIGKILL this process on ``victim``."""
+    if task.run_id == victim:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return execute_run(task)
+
+
+def test_pool_worker_killed_is_one_line_exit_2_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep_file = write_sweep(tmp_path)
+    victim = load_sweep(sweep_file).runs[VICTIM_INDEX].run_id
+    out = tmp_path / "out"
+    # Forked workers inherit the patched module, so the victim's worker kills itself.
+    monkeypatch.setattr(
+        executors, "execute_run", functools.partial(kill_self_during_victim, victim=victim)
+    )
+    fork_pool = functools.partial(executors.LocalPoolExecutor, start_method="fork")
+    monkeypatch.setattr(executors, "LocalPoolExecutor", fork_pool)
+
+    assert cli("sweep", sweep_file, "--out", out, "--workers", "2", "--no-progress") == 2
+
+    line = error_line(capsys.readouterr().err)
+    prefix = (
+        "carreta: error: a worker process died (killed by signal 9 — out of memory?) "
+        f"during run {victim}"
+    )
+    assert line.startswith(prefix), line
+    match = KEPT.search(line)
+    assert match is not None, line
+    kept, total = int(match[1]), int(match[2])
+    assert total == RUNS and 1 <= kept < RUNS
+    assert_folder_consistent(out, kept)
+
+    monkeypatch.undo()
+    resume(out, sweep_file, kept, capsys)
+
+
+# --- Dask: a scheduler killed, a scheduler without workers ---------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def scheduler() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Dask scheduler process on loopback, without workers."""
+    pytest.importorskip("distributed")
+    port = free_port()
+    process = start(
+        "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+        "--no-dashboard",
+    )  # fmt: skip
+    address = f"tcp://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:  # wait until it listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.1)
+    yield address, process
+    stop(process)
+
+
+def start_worker(address: str) -> subprocess.Popen[bytes]:
+    return start(
+        "distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1",
+        "--no-dashboard",
+    )  # fmt: skip
+
+
+def test_dask_scheduler_killed_mid_sweep_is_one_line_exit_2_and_resumes(
+    tmp_path: Path,
+    scheduler: tuple[str, subprocess.Popen[bytes]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    address, scheduler_process = scheduler
+    worker = start_worker(address)
+    sweep_file = write_sweep(tmp_path)
+    out = tmp_path / "out"
+
+    def kill_after_first_run() -> None:
+        runs = out / "runs"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if runs.is_dir() and any((entry / "kpis.json").exists() for entry in runs.iterdir()):
+                scheduler_process.send_signal(signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_after_first_run)
+    killer.start()
+    try:
+        code = cli("sweep", sweep_file, "--out", out, "--scheduler", address, "--no-progress")
+    finally:
+        killer.join()
+        stop(worker)
+
+    assert code == 2
+    line = error_line(capsys.readouterr().err)
+    assert line.startswith(f"carreta: error: lost the Dask scheduler at {address}: "), line
+    match = KEPT.search(line)
+    assert match is not None, line
+    kept = int(match[1])
+    assert int(match[2]) == RUNS and 1 <= kept < RUNS
+    assert_folder_consistent(out, kept)
+    resume(out, sweep_file, kept, capsys)
+
+
+def test_scheduler_without_workers_says_so_once_then_runs_when_one_joins(
+    tmp_path: Path,
+    scheduler: tuple[str, subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    address, _ = scheduler
+    monkeypatch.setattr(executors, "NO_WORKERS_GRACE_S", 0.5)
+    sweep_file = write_sweep(tmp_path)
+    waiting = f"the Dask scheduler at {address} has no workers yet: waiting"
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def join_when_told() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if any(waiting in record.getMessage() for record in caplog.records):
+                time.sleep(1.0)  # still waiting, silently, after the warning
+                workers.append(start_worker(address))
+                return
+            time.sleep(0.05)
+
+    helper = threading.Thread(target=join_when_told)
+    helper.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="carreta"):
+            code = cli(
+                "sweep", sweep_file, "--out", tmp_path / "out", "--scheduler", address,
+                "--no-progress",
+            )  # fmt: skip
+    finally:
+        helper.join()
+        for worker in workers:
+            stop(worker)
+    assert code == 0
+    messages = [record.getMessage() for record in caplog.records]
+    assert [message for message in messages if waiting in message] == [
+        f"{waiting} (Ctrl-C to stop; the sweep resumes)"
+    ]
