@@ -19,7 +19,7 @@ from carreta.sim.output.operations_kpis import operations_kpis
 from carreta.sim.output.tables import orders_table, robots_table
 from carreta.sim.scenario.models import Scenario
 
-__all__ = ["KPI_DESCRIPTIONS", "compute_kpis", "result_kpis", "run_kpis"]
+__all__ = ["KPI_DESCRIPTIONS", "compute_kpis", "result_kpis"]
 
 #: KPI name -> its definition (the ``kpi_descriptions`` of manifest.json), in display order.
 KPI_DESCRIPTIONS: dict[str, str] = {kpi.name: kpi.definition for kpi in KPIS}
@@ -122,13 +122,6 @@ def compute_kpis(
         **operations_kpis(orders, fleet, scenario, duration_s=duration_s),
     }
     return {kpi.name: values[kpi.name] for kpi in KPIS}
-
-
-def run_kpis(
-    orders: pd.DataFrame, robots: pd.DataFrame, scenario: Scenario, *, duration_s: float
-) -> dict[str, float | int]:
-    """:func:`compute_kpis` (kept under this name for callers of earlier versions)."""
-    return compute_kpis(orders, robots, scenario, duration_s=duration_s)
 
 
 def result_kpis(result: SimulationResult) -> dict[str, float | int]:

@@ -32,7 +32,7 @@ from typing import Any
 from carreta.routing.files import create_dir_atomic, write_text_atomic
 from carreta.sim.errors import ResultsExistError
 from carreta.sim.model.engine import SimulationResult
-from carreta.sim.output.kpis import KPI_DESCRIPTIONS, run_kpis
+from carreta.sim.output.kpis import KPI_DESCRIPTIONS, compute_kpis
 from carreta.sim.output.tables import events_table, legs_table, orders_table, robots_table
 from carreta.sim.output.trips import write_trips
 from carreta.sim.scenario.models import scenario_to_yaml
@@ -144,7 +144,7 @@ def write_run(
                 legs, folder / "trips.geojson", date=scenario.simulation.date,
                 attribution=scenario.network.credit(),
             )  # fmt: skip
-        kpis = run_kpis(orders, robots, scenario, duration_s=result.end_s - result.start_s)
+        kpis = compute_kpis(orders, robots, scenario, duration_s=result.end_s - result.start_s)
         dump_json(kpis, folder / "kpis.json")
         dump_json(manifest(result, command=command), folder / "manifest.json")
 
