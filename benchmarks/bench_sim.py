@@ -4,6 +4,11 @@ Goals (issue "A Carreta day end to end"): ≤ 60 s wall and ≤ 2 GB peak memory
 dispatch policy; reports the share of time spent in routing and the SimPy events per second of
 the run next to a bare SimPy timeout loop measured in the same process (goal: ≥ 25 % of it).
 
+The day is one hub with every robot and a charger per 4 robots: a load test. It is served (≥ 95 %
+of the orders delivered) only with a policy and fleet that keep up; the script prints the share
+and says when the day is not served, so that a time is never quoted for an unserved day without
+saying so. ``benchmarks/bench_scale.py`` measures served days from 1,000 to 1,000,000 orders.
+
 Usage: ``python benchmarks/bench_sim.py [--robots N] [--orders N] [--policy P] [--repeat K]
 [--operations]`` (``--operations``: with remote supervision and breakdowns).
 """
@@ -118,6 +123,9 @@ def main() -> None:
         f"policy {policy}: {args.robots} robots, {kpis['orders_created']:,} orders created, "
         f"{kpis['orders_delivered']:,} delivered, {result.sim_events:,} SimPy events"
     )
+    share = kpis["orders_delivered"] / kpis["orders_created"] if kpis["orders_created"] else 0.0
+    served = "a served day" if share >= 0.95 else "NOT a served day (< 95 % delivered)"
+    print(f"orders delivered: {100 * share:.1f} % of those created: {served}")
     print(f"timings of the last run: {result.timings}")
     if args.operations:
         print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,15 +34,28 @@ class ContractionHierarchy:
     witness_limit
         Nodes a witness search may settle before giving up (and adding a possibly superfluous
         shortcut). Larger: slower preprocessing, fewer shortcuts, faster queries.
+    simulation_limit
+        The same bound for the searches that only estimate a node's priority.
+    max_space_entries
+        Most entries (hubs, 16 bytes each) the precomputed search spaces may hold, and at most
+        256 a node; past that, point-to-point queries use a bidirectional search instead.
     """
 
-    def __init__(self, compiled: CompiledGraph, *, witness_limit: int = 500) -> None:
+    def __init__(
+        self,
+        compiled: CompiledGraph,
+        *,
+        witness_limit: int = 500,
+        simulation_limit: int = 30,
+        max_space_entries: int = 16_000_000,
+    ) -> None:
         started = time.perf_counter()
         self.compiled = compiled
         n = compiled.n_nodes
         rank, src, dst, weight, child_a, child_b = _ch_numba.preprocess(
-            n, compiled.sources, compiled.indices, compiled.weight, witness_limit
-        )
+            n, compiled.sources, compiled.indices, compiled.weight, witness_limit,
+            simulation_limit,
+        )  # fmt: skip
         self.rank = rank
         # Search in rank order, highest first: the nodes every query touches (the top of the
         # hierarchy) then share cache lines. ``new_of[i]`` is node i's index in that order.
@@ -65,12 +79,16 @@ class ContractionHierarchy:
         self._hierarchy = np.vstack((src, dst, child_a, child_b)).astype(np.int32)
         self.shortcuts = int(src.shape[0] - compiled.n_edges)
         # Point-to-point queries read every node's pruned upward search spaces, computed once
-        # here (tens of hubs a node): scanning two of them beats a bidirectional Dijkstra.
+        # here (tens to hundreds of hubs a node): scanning two of them beats a bidirectional
+        # search. Past ``max_space_entries`` (large, hierarchy-poor graphs) they are dropped
+        # and queries run the bidirectional search instead.
         w = compiled.weight
         total = float(w.sum())
+        budget = min(max_space_entries, 256 * n)
         self._space_ptr, self._space, self._space_dist = _ch_numba.search_spaces(
-            n, self._ptr, self._to, self._w, self._edge, 1e-9 * total
+            n, self._ptr, self._to, self._w, self._edge, 1e-9 * total, budget
         )
+        self.uses_spaces = bool(self._space_ptr.shape[1] > 0)
         # An optimal path can repeat a node only through a cycle that weighs nothing, or less
         # than the rounding noise of a path's sum (< 1e-9 of all weights for < 4e6 edges); a
         # graph whose lightest edge weighs more than that (Montpellier: 0.03 s) skips the check.
@@ -78,10 +96,27 @@ class ContractionHierarchy:
         self._costs = np.vstack((compiled.weight, compiled.length_m))  # of original edges
         self._node_ids = compiled.node_ids[order]  # graph node id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
-        self._route_args = (
-            self._space_ptr, self._space, self._space_dist, self._hierarchy, self._costs,
-            self._node_ids, self._work, cut_cycles,
-        )  # fmt: skip
+        self._search: tuple[np.ndarray, ...] = ()
+        self._route: Callable[..., tuple[np.ndarray, np.ndarray]]
+        if self.uses_spaces:
+            self._route = _ch_numba.route
+            self._route_args: tuple[object, ...] = (
+                self._space_ptr, self._space, self._space_dist, self._hierarchy, self._costs,
+                self._node_ids, self._work, cut_cycles,
+            )  # fmt: skip
+        else:
+            m = self._to.shape[0]
+            self._search = (
+                np.full((2, n), np.inf),
+                np.empty((2, m + 1)),
+                np.empty((2, m + 1), dtype=np.int64),
+                np.empty((2, n + 1), dtype=np.int64),
+            )
+            self._route = _ch_numba.route_bidirectional
+            self._route_args = (
+                (self._ptr, self._to, self._w, self._edge), self._search, self._hierarchy,
+                self._costs, self._node_ids, self._work, cut_cycles,
+            )  # fmt: skip
         # Python ints: indexing a list is cheaper than a numpy array, and numba unboxes them faster.
         self._new_index: list[int] = self._new_of.tolist()
         self.build_s = time.perf_counter() - started
@@ -100,7 +135,7 @@ class ContractionHierarchy:
         when ``t`` is unreachable from ``s``.
         """
         new_index = self._new_index
-        result: tuple[np.ndarray, np.ndarray] = _ch_numba.route(
+        result: tuple[np.ndarray, np.ndarray] = self._route(
             new_index[s], new_index[t], *self._route_args
         )
         return result
@@ -118,5 +153,5 @@ class ContractionHierarchy:
         """Memory held by the hierarchy, in bytes."""
         arrays = [self.rank, self._new_of, self._ptr, self._to, self._w, self._edge]
         arrays += [self._hierarchy, self._space_ptr, self._space, self._space_dist, self._work]
-        arrays += [self._costs, self._node_ids]
+        arrays += [self._costs, self._node_ids, *self._search]
         return int(sum(a.nbytes for a in arrays)) + 8 * len(self._new_index)

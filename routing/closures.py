@@ -16,6 +16,9 @@ outside its access hours) blocks a set of edges for a while. :class:`ClosableRou
   trees and the fallback engine are cached per *closure state* (the set of active closures), so
   a route computed during the market is never served after it, and the base cache (no closure
   active) survives the day's closures untouched.
+- **Bounded.** At most ``state_cache_size`` closure states are kept (least recently used out;
+  the one in force is never dropped), each with caches bounded like the router's, and
+  :attr:`ClosableRouter.nbytes` counts them all.
 
 A closed pair of nodes means the cheapest compiled edge ``u→v`` is closed: callers close a
 pair only when every parallel edge between them is closed (:func:`closed_pairs`).
@@ -34,8 +37,7 @@ import shapely
 
 from carreta.routing.compiled import CompiledGraph
 from carreta.routing.errors import NoRouteError
-from carreta.routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees
-from carreta.routing.trees import ShortestPathTree
+from carreta.routing.router import Engine, Route, Router, TreeCache, _DijkstraTrees, _routes_nbytes
 from carreta.routing.zones import edge_midpoints
 
 __all__ = ["ClosableRouter", "closed_pairs", "edges_in_polygon", "edges_named"]
@@ -84,7 +86,19 @@ class _ClosedState:
     compiled: CompiledGraph  # the graph without the blocked edges
     engine: _DijkstraTrees
     routes: OrderedDict[tuple[int, int], Route]
-    trees: dict[tuple[int, bool], ShortestPathTree]
+    trees: TreeCache
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the state's arrays and caches, in bytes."""
+        trees = sum(tree.nbytes for tree in self.trees.values())
+        return (
+            self.blocked.nbytes
+            + self.compiled.nbytes
+            + self.engine.nbytes
+            + _routes_nbytes(self.routes)
+            + trees
+        )
 
 
 def _without(compiled: CompiledGraph, blocked: np.ndarray) -> CompiledGraph:
@@ -105,15 +119,20 @@ def _without(compiled: CompiledGraph, blocked: np.ndarray) -> CompiledGraph:
 class ClosableRouter(Router):
     """A :class:`~carreta.routing.router.Router` with named, reversible edge closures.
 
-    Takes the same arguments as :class:`~carreta.routing.router.Router`. See the module docstring
-    for why routes stay exact and caches never go stale.
+    Takes the same arguments as :class:`~carreta.routing.router.Router`, and
+    ``state_cache_size``: how many closure states (sets of active closures, with their reduced
+    graph and caches) to keep, least recently used out. See the module docstring for why routes
+    stay exact and caches never go stale.
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, **options: object) -> None:
+    def __init__(
+        self, graph: nx.MultiDiGraph, *, state_cache_size: int = 8, **options: object
+    ) -> None:
         super().__init__(graph, **options)  # type: ignore[arg-type]
         self.version = 0
         self._closures: dict[str, np.ndarray] = {}
-        self._states: dict[frozenset[str], _ClosedState] = {}
+        self._state_cache_size = max(int(state_cache_size), 1)
+        self._states: OrderedDict[frozenset[str], _ClosedState] = OrderedDict()
         self._state: _ClosedState | None = None
         n = np.int64(self.compiled.n_nodes)
         self._pair_keys = self.compiled.sources * n + self.compiled.indices
@@ -170,6 +189,10 @@ class ClosableRouter(Router):
         if state is None or not np.array_equal(state.blocked, self._mask()):
             state = self._closed_state(self._mask())
             self._states[key] = state
+            if len(self._states) > self._state_cache_size:
+                self._states.popitem(last=False)  # never the newest, the one in force
+        else:
+            self._states.move_to_end(key)
         self._state = state
 
     def _mask(self) -> np.ndarray:
@@ -181,7 +204,23 @@ class ClosableRouter(Router):
     def _closed_state(self, blocked: np.ndarray) -> _ClosedState:
         reduced = _without(self.compiled, blocked)
         engine = _DijkstraTrees(reduced, cache_size=max(self._cache_size // 16, 8))
-        return _ClosedState(blocked, reduced, engine, OrderedDict(), {})
+        return _ClosedState(blocked, reduced, engine, OrderedDict(), OrderedDict())
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the router (see :attr:`Router.nbytes`) and of every kept closure state."""
+        lookups = self._pair_keys.nbytes + self._id_order.nbytes + self._sorted_ids.nbytes
+        closures = sum(positions.nbytes for positions in self._closures.values())
+        states = sum(state.nbytes for state in self._states.values())
+        return super().nbytes + lookups + closures + states
+
+    def cache_info(self) -> dict[str, int]:
+        """As :meth:`Router.cache_info`, plus the closure states kept and their capacity."""
+        return {
+            **super().cache_info(),
+            "states": len(self._states),
+            "state_capacity": self._state_cache_size,
+        }
 
     # -- queries ----------------------------------------------------------------------------
     def _uses_blocked(self, route: Route, blocked: np.ndarray) -> bool:

@@ -123,6 +123,56 @@ def compile_graph(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> Com
         w[k] = value
         length[k] = float(data.get("length", 0.0))
         keys[k] = key if isinstance(key, int) else 0
+    return compile_arrays(node_ids, src, dst, w, length_m=length, edge_key=keys, weight_name=weight)
+
+
+def compile_arrays(
+    node_ids: np.ndarray,
+    tails: np.ndarray,
+    heads: np.ndarray,
+    weight: np.ndarray,
+    *,
+    length_m: np.ndarray | None = None,
+    edge_key: np.ndarray | None = None,
+    weight_name: str = "weight",
+) -> CompiledGraph:
+    """Compile edge arrays (node indices ``0..n-1``) into a :class:`CompiledGraph`.
+
+    Self-loops are dropped and of parallel edges the cheapest is kept, as in
+    :func:`compile_graph`.
+
+    Parameters
+    ----------
+    node_ids
+        Graph node id of each index (int64).
+    tails, heads
+        Node index of each edge's start and end.
+    weight
+        Routing weight of each edge (non-negative, finite; e.g. seconds).
+    length_m
+        Length of each edge in metres (default: the weight).
+    edge_key
+        Parallel-edge key of each edge (default 0).
+    weight_name
+        Name of the weight, recorded on the result.
+
+    Raises
+    ------
+    NetworkError
+        If there are no nodes, an index is out of range or a weight is negative or not finite.
+    """
+    n = int(node_ids.shape[0])
+    if n == 0:
+        raise NetworkError("the street graph has no nodes")
+    src = np.asarray(tails, dtype=np.int64)
+    dst = np.asarray(heads, dtype=np.int64)
+    w = np.asarray(weight, dtype=np.float64)
+    length = w.copy() if length_m is None else np.asarray(length_m, dtype=np.float64)
+    keys = np.zeros(src.shape[0], dtype=np.int64) if edge_key is None else np.asarray(edge_key)
+    if src.shape[0] and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n):
+        raise NetworkError(f"an edge refers to a node index outside 0..{n - 1}")
+    if not np.all(np.isfinite(w) & (w >= 0)):
+        raise NetworkError(f"an edge has an invalid {weight_name} (negative or not finite)")
     keep = src != dst  # a self-loop is never part of a shortest path
     src, dst, w, length, keys = src[keep], dst[keep], w[keep], length[keep], keys[keep]
     # Cheapest parallel edge first, then keep the first of each (source, target) pair.
@@ -140,5 +190,5 @@ def compile_graph(graph: nx.MultiDiGraph, *, weight: str = "travel_time") -> Com
         weight=w,
         length_m=length,
         edge_key=keys,
-        weight_name=weight,
+        weight_name=weight_name,
     )

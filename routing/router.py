@@ -86,11 +86,23 @@ class Route:
     def from_arrays(cls, nodes: np.ndarray, cum: np.ndarray) -> Route:
         """A route from its node ids and a (2, k) array of cumulative weights and lengths.
 
-        Both arrays are made read-only (the route's rows are views of ``cum``).
+        Both arrays are made read-only (the route's rows are views of ``cum``). The instance is
+        filled directly, as :meth:`__init__` and ``__post_init__`` would (a route is made per
+        query: this halves the Python cost of one).
         """
         nodes.setflags(write=False)
         cum.setflags(write=False)
-        return cls(nodes, cum[0], cum[1])
+        route = object.__new__(cls)
+        route.__dict__.update(
+            nodes=nodes,
+            cum_time_s=cum[0],
+            cum_length_m=cum[1],
+            origin=int(nodes[0]),
+            destination=int(nodes[-1]),
+            duration_s=float(cum[0, -1]),
+            length_m=float(cum[1, -1]),
+        )
+        return route
 
     def position_at(self, elapsed_s: float) -> tuple[int, float]:
         """Where a traveller is ``elapsed_s`` seconds after leaving the origin.
@@ -115,15 +127,21 @@ class Router:
     ----------
     graph
         The street graph (an ``nx.MultiDiGraph`` with integer node ids, ``length`` and ``weight``
-        on every edge). It is compiled at construction; later changes to it are not seen.
+        on every edge). It is compiled at construction; later changes to it are not seen. A
+        :class:`~carreta.routing.compiled.CompiledGraph` (e.g. from
+        :func:`~carreta.routing.compiled.compile_arrays`) is used as it is.
     weight
         Edge attribute to minimise: ``"travel_time"`` (s, the default) or ``"length"`` (m).
+        Ignored for a compiled graph, which carries its own.
     backend
         ``"ch"`` (numba contraction hierarchies), ``"scipy"`` (cached Dijkstra trees) or ``"auto"``
         (``"ch"`` when numba is installed).
     cache_size
         How many routes (and, for ``"scipy"``, shortest-path trees) to keep; the least recently
         used go first.
+    tree_cache_size
+        How many shortest-path trees (:meth:`tree`) to keep, least recently used first out; each
+        holds three arrays over all nodes (0.8 MB on Montpellier's unsimplified graph).
 
     Raises
     ------
@@ -133,13 +151,18 @@ class Router:
 
     def __init__(
         self,
-        graph: nx.MultiDiGraph,
+        graph: nx.MultiDiGraph | CompiledGraph,
         *,
         weight: str = "travel_time",
         backend: Backend = "auto",
         cache_size: int = 4096,
+        tree_cache_size: int = 64,
     ) -> None:
-        self.compiled: CompiledGraph = compile_graph(graph, weight=weight)
+        if isinstance(graph, CompiledGraph):
+            self.compiled: CompiledGraph = graph
+            weight = graph.weight_name
+        else:
+            self.compiled = compile_graph(graph, weight=weight)
         self.weight = weight
         self._index = {int(node): i for i, node in enumerate(self.compiled.node_ids)}
         if backend == "auto":
@@ -150,7 +173,8 @@ class Router:
         self.hits = 0
         self.misses = 0
         self.query_s = 0.0  # wall time spent computing routes and matrices (cache misses)
-        self._trees: dict[tuple[int, bool], ShortestPathTree] = {}
+        self._tree_cache_size = tree_cache_size
+        self._trees: TreeCache = OrderedDict()
         if backend == "ch":
             from carreta.routing.ch import ContractionHierarchy
 
@@ -210,11 +234,12 @@ class Router:
         except (KeyError, TypeError):
             key = (self._one_index(origin), self._one_index(destination))  # raises the error
         routes = self._routes
-        cached = routes.get(key)
-        if cached is not None:
-            routes.move_to_end(key)
-            self.hits += 1
-            return cached
+        if routes:
+            cached = routes.get(key)
+            if cached is not None:
+                routes.move_to_end(key)
+                self.hits += 1
+                return cached
         self.misses += 1
         started = time.perf_counter()
         nodes, cum = self._engine.path(*key)
@@ -265,8 +290,9 @@ class Router:
     def tree(self, node: Hashable, *, reverse: bool = False) -> ShortestPathTree:
         """The shortest-path tree from ``node`` to every node (``reverse``: to ``node``).
 
-        Trees are cached (a hub's is grown once); read a node's cost with :meth:`index_of`,
-        e.g. ``tree.duration_s[router.index_of(door)]``.
+        Trees are cached (a hub's is grown once; the ``tree_cache_size`` most recently used are
+        kept); read a node's cost with :meth:`index_of`, e.g.
+        ``tree.duration_s[router.index_of(door)]``.
 
         Raises
         ------
@@ -280,7 +306,12 @@ class Router:
             started = time.perf_counter()
             cached = shortest_path_tree(compiled, key[0], reverse=reverse)
             self.query_s += time.perf_counter() - started
-            trees[key] = cached
+            if self._tree_cache_size > 0:
+                trees[key] = cached
+                if len(trees) > self._tree_cache_size:
+                    trees.popitem(last=False)
+        else:
+            trees.move_to_end(key)
         return cached
 
     def _tables(
@@ -296,9 +327,13 @@ class Router:
     # -- bookkeeping ------------------------------------------------------------------------
     @property
     def nbytes(self) -> int:
-        """Approximate memory held by the compiled graph and the engine, in bytes."""
+        """Approximate memory held by the compiled graph, the engine and every cache, in bytes.
+
+        Cached routes count their arrays; Python object overheads are not counted.
+        """
         trees = sum(tree.nbytes for tree in self._trees.values())
-        return self.compiled.nbytes + self._engine.nbytes + trees
+        routes = _routes_nbytes(self._routes)
+        return self.compiled.nbytes + self._engine.nbytes + trees + routes
 
     def cache_info(self) -> dict[str, int]:
         """Route-cache statistics: hits, misses, current size and capacity."""
@@ -307,6 +342,8 @@ class Router:
             "misses": self.misses,
             "size": len(self._routes),
             "capacity": self._cache_size,
+            "trees": len(self._trees),
+            "tree_capacity": self._tree_cache_size,
         }
 
     def __repr__(self) -> str:
@@ -408,5 +445,13 @@ class _DijkstraTrees:
 
 Engine: TypeAlias = "ContractionHierarchy | _DijkstraTrees"
 """What answers routes, matrices and trees: contraction hierarchies or Dijkstra trees."""
-TreeCache: TypeAlias = dict[tuple[int, bool], ShortestPathTree]
-"""Shortest-path trees by (root index, reverse)."""
+TreeCache: TypeAlias = OrderedDict[tuple[int, bool], ShortestPathTree]
+"""Shortest-path trees by (root index, reverse), least recently used first."""
+
+
+def _routes_nbytes(routes: OrderedDict[tuple[int, int], Route]) -> int:
+    """Bytes held by the arrays of cached routes (``cum_length_m`` shares ``cum_time_s``'s base)."""
+    return sum(
+        route.nodes.nbytes + route.cum_time_s.nbytes + route.cum_length_m.nbytes
+        for route in routes.values()
+    )

@@ -154,3 +154,22 @@ def test_a_polygons_file_is_not_a_street_network(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match="no line geometries") as caught:
         load_graph(zones, cache_dir=tmp_path)
     assert str(caught.value).startswith(str(zones)) and "\n" not in str(caught.value)
+
+
+def test_closure_states_are_bounded_and_counted(tiny_graph: nx.MultiDiGraph) -> None:
+    graph, _ = apply_profile(tiny_graph, "robot")
+    router = ClosableRouter(graph, state_cache_size=2)
+    open_bytes = router.nbytes
+    expected = {label: nx.DiGraph(graph) for label in ("a", "b", "c")}
+    for label, pair in zip(("a", "b", "c"), [(1, 2), (1, 4), (2, 3)], strict=True):
+        expected[label].remove_edge(*pair)
+        router.close(label, router.edge_positions([pair]))
+        router.route(1, 3)
+        router.reopen(label)
+    assert router.cache_info()["states"] == 2  # "a" was dropped, least recently used
+    router.close("a", router.edge_positions([(1, 2)]))  # rebuilt, still exact
+    assert router.nbytes > open_bytes  # the states and their caches are counted
+    assert router.cache_info()["states"] == 2
+    length = nx.shortest_path_length(expected["a"], 1, 3, weight="travel_time")
+    assert router.route(1, 3).duration_s == pytest.approx(length)
+    assert router.route(1, 3).nodes[:2].tolist() != [1, 2]

@@ -198,7 +198,8 @@ def test_repeated_route_is_served_from_the_cache(backend: Backend, square: nx.Mu
     again = router.route(np.int64(10), 50)
 
     assert again is first
-    assert router.cache_info() == {"hits": 1, "misses": 1, "size": 1, "capacity": 2}
+    info = router.cache_info()
+    assert info == {**info, "hits": 1, "misses": 1, "size": 1, "capacity": 2, "trees": 0}
     router.route(20, 40)
     router.route(40, 20)  # evicts (10, 50), the least recently used
     assert router.route(10, 50) is not first
@@ -214,7 +215,8 @@ def test_cache_can_be_disabled(backend: Backend, square: nx.MultiDiGraph) -> Non
 
     assert second is not first
     assert second.nodes.tolist() == first.nodes.tolist() == [10, 30, 50]
-    assert router.cache_info() == {"hits": 0, "misses": 2, "size": 0, "capacity": 0}
+    info = router.cache_info()
+    assert info == {**info, "hits": 0, "misses": 2, "size": 0, "capacity": 0}
 
 
 def test_position_at_interpolates_along_the_route(backend: Backend) -> None:
@@ -415,3 +417,96 @@ def test_matrix_matches_networkx_on_random_graphs(
         np.testing.assert_array_equal(
             np.isinf(full), [[d not in oracle[o] for d in nodes] for o in nodes]
         )
+
+
+@PROPERTY_SETTINGS
+@given(graph=random_street_graphs())
+def test_bidirectional_queries_match_networkx_on_random_graphs(graph: nx.MultiDiGraph) -> None:
+    """With no room for precomputed search spaces, the hierarchy searches both ways per query."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    note(describe(graph))
+    oracle = dict(nx.all_pairs_dijkstra_path_length(graph, weight="travel_time"))
+    compiled = Router(graph, backend="scipy").compiled
+    hierarchy = ContractionHierarchy(compiled, max_space_entries=0)
+    assert not hierarchy.uses_spaces
+    index = {int(node): i for i, node in enumerate(compiled.node_ids)}
+    for origin in graph.nodes:
+        for destination in graph.nodes:
+            nodes, cum = hierarchy.path(index[origin], index[destination])
+            expected = oracle[origin].get(destination)
+            if expected is None:
+                assert nodes.shape[0] == 0
+                continue
+            route = Route.from_arrays(nodes, cum)
+            assert_route_is_a_shortest_path(graph, route, origin, destination, expected)
+
+
+# -- bounded caches and memory ---------------------------------------------------------------
+
+
+def grid(side: int) -> nx.MultiDiGraph:
+    """A ``side`` x ``side`` grid of two-way streets with uneven travel times."""
+    rng = np.random.default_rng(side)
+    edges: list[Edge] = []
+    for row in range(side):
+        for column in range(side):
+            node = row * side + column
+            if column + 1 < side:
+                edges.append((node, node + 1, float(rng.integers(5, 30)), 100.0))
+            if row + 1 < side:
+                edges.append((node, node + side, float(rng.integers(5, 30)), 100.0))
+    return street_graph(two_way(edges))
+
+
+def test_tree_cache_keeps_the_most_recently_used(backend: Backend) -> None:
+    router = Router(grid(5), backend=backend, tree_cache_size=2)
+    base = router.nbytes
+    first = router.tree(0)
+    second = router.tree(1)
+    assert router.nbytes == base + first.nbytes + second.nbytes
+    assert router.tree(0) is first  # used again: now the most recent
+    router.tree(2)  # evicts tree 1, the least recently used
+    assert router.cache_info()["trees"] == 2
+    assert router.tree(0) is first
+    assert router.tree(1) is not second  # grown again, same answer
+    assert np.array_equal(router.tree(1).duration_s, second.duration_s)
+    assert router.cache_info()["trees"] == 2
+
+
+def test_tree_cache_can_be_disabled(backend: Backend) -> None:
+    router = Router(grid(3), backend=backend, tree_cache_size=0)
+    assert router.tree(0) is not router.tree(0)
+    assert router.cache_info()["trees"] == 0
+
+
+def test_nbytes_counts_cached_routes(backend: Backend) -> None:
+    router = Router(grid(4), backend=backend, cache_size=1)
+    base = router.nbytes
+    route = router.route(0, 15)
+    held = route.nodes.nbytes + route.cum_time_s.nbytes + route.cum_length_m.nbytes
+    assert router.nbytes >= base + held
+    router.route(15, 0)  # the cache holds one route: the first goes
+    other = router.route(15, 0)
+    held_now = other.nodes.nbytes + other.cum_time_s.nbytes + other.cum_length_m.nbytes
+    assert router.cache_info()["size"] == 1
+    assert router.nbytes - base in range(held_now, held_now + 1_000_000)
+
+
+def test_router_accepts_compiled_arrays() -> None:
+    from carreta.routing.compiled import compile_arrays
+
+    tails = np.array([0, 1, 1, 2, 0, 2])
+    heads = np.array([1, 2, 0, 1, 1, 2])  # a parallel 0 -> 1 and a self-loop 2 -> 2
+    weight = np.array([5.0, 3.0, 5.0, 3.0, 4.0, 1.0])
+    compiled = compile_arrays(np.array([10, 20, 30]), tails, heads, weight)
+    assert compiled.n_edges == 4  # cheapest 0 -> 1 kept, self-loop dropped
+    for backend in BACKENDS:
+        router = Router(compiled, backend=backend)
+        route = router.route(10, 30)
+        assert route.nodes.tolist() == [10, 20, 30]
+        assert route.duration_s == 7.0
+    with pytest.raises(NetworkError, match="outside"):
+        compile_arrays(np.array([10, 20]), np.array([0]), np.array([2]), np.array([1.0]))
+    with pytest.raises(NetworkError, match="invalid"):
+        compile_arrays(np.array([10, 20]), np.array([0]), np.array([1]), np.array([-1.0]))

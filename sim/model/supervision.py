@@ -2,7 +2,8 @@
 
 Plain functions decide where along a leg a robot needs help (:func:`draw_help`) and rewrite the
 leg's timeline with the stops it made (:func:`insert_pauses`); :class:`OperatorPool` is the
-shared resource, a ``simpy.Resource`` that measures how long its operators were held;
+shared resource, a first-come-first-served resource (SimPy's ``Resource`` with O(log n) work per
+request, :mod:`carreta.sim.model.resources`) that measures how long its operators were held;
 :class:`SupervisionService` holds one run's pool, its random stream and the help robots received.
 
 The model is described in :class:`carreta.sim.scenario.operations.Supervision`. Each help request
@@ -24,6 +25,7 @@ import simpy
 from simpy.resources.resource import Release
 
 from carreta.sim.model.records import EventLog, vertex_steps
+from carreta.sim.model.resources import FastResource
 from carreta.sim.model.robot import Robot
 from carreta.sim.model.vehicles import RobotState
 from carreta.sim.scenario.operations import Supervision
@@ -164,8 +166,12 @@ def insert_pauses(
     return np.repeat(nodes, repeat), times
 
 
-class OperatorPool(simpy.Resource):
-    """Operators as a SimPy resource that measures how long they were held, in seconds."""
+class OperatorPool(FastResource):
+    """Operators as a SimPy resource that measures how long they were held, in seconds.
+
+    First come, first served; a request, grant or release takes O(log n) work however many
+    operators there are (:class:`carreta.sim.model.resources.FastResource`).
+    """
 
     def __init__(self, env: simpy.Environment, capacity: int) -> None:
         super().__init__(env, capacity=capacity)

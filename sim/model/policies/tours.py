@@ -48,17 +48,25 @@ class Tours:
             groups.setdefault((robot.hub.hub_id, robot.spec.type_name), []).append(robot)
         keys = list(groups)
         times = np.full((len(keys), len(orders)), np.inf)
+        weights = np.array([order.weight_kg for order in orders])
+        doors: dict[tuple[int, int], np.ndarray] = {}  # one lookup per network, not per hub
         for g, key in enumerate(keys):
             lead = groups[key][0]
             out = lead.router.tree(lead.hub.node)
-            nodes = lead.router.index_of([lead.door_node(order) for order in orders])
-            carried = np.array([order.weight_kg <= lead.spec.payload_kg for order in orders])
-            times[g] = np.where(carried, out.duration_s[nodes], np.inf)
+            network = (id(lead.router), id(lead.doors))
+            nodes = doors.get(network)
+            if nodes is None:
+                nodes = doors[network] = np.asarray(
+                    lead.router.index_of([lead.door_node(order) for order in orders])
+                )
+            times[g] = np.where(weights <= lead.spec.payload_kg, out.duration_s[nodes], np.inf)
         nearest = np.argmin(times, axis=0)
+        reachable = np.isfinite(times)
         budget_ms_per_order = self.settings.time_budget_ms / len(orders)
         for g, key in enumerate(keys):
-            mine = [o for k, o in enumerate(orders) if nearest[k] == g and np.isfinite(times[g, k])]
-            if mine:
+            picked = np.flatnonzero((nearest == g) & reachable[g])
+            if picked.size:
+                mine = [orders[k] for k in picked.tolist()]
                 self._plan_hub(dispatcher, groups[key], mine, budget_ms_per_order)
 
     def _plan_hub(
@@ -97,9 +105,8 @@ class Tours:
         budget_ms_per_order: float,
     ) -> None:
         lead = robots[0]
-        nodes = [lead.hub.node, *(lead.door_node(order) for order in orders)]
         problem = TourProblem(
-            travel_s=lead.router.matrix(nodes, nodes),
+            travel_s=_travel_matrix(lead, orders),
             due_s=np.array([order.due_s for order in orders]),
             weight_kg=np.array([order.weight_kg for order in orders]),
             now_s=dispatcher.env.now,
@@ -134,3 +141,17 @@ class Tours:
             payload_kg=robot.spec.payload_kg,
             drive_budget_s=usable_wh / wh_per_s if wh_per_s > 0 else float("inf"),  # diesel
         )
+
+
+def _travel_matrix(lead: Robot, orders: list[Order]) -> np.ndarray:
+    """Seconds between the hub (row and column 0) and the doors of ``orders``, in that order.
+
+    Routed once per distinct street node: in a dense day many parcels go to the same node, and
+    a matrix costs the square of its nodes. Each entry is the router's own value for its pair.
+    """
+    nodes = np.array([lead.hub.node, *(lead.door_node(order) for order in orders)])
+    distinct, position = np.unique(nodes, return_inverse=True)
+    if distinct.shape[0] == nodes.shape[0]:
+        return lead.router.matrix(nodes.tolist(), nodes.tolist())
+    table = lead.router.matrix(distinct.tolist(), distinct.tolist())
+    return table[np.ix_(position, position)]
