@@ -53,11 +53,13 @@ def mdc_mean_wait_s(*, arrival_rate_per_s: float, service_s: float, servers: int
         base = max(state - servers, 0)
         transition[state, base:] = arrivals[: size - base]
         transition[state, -1] += 1.0 - transition[state].sum()  # truncation: mass to the last state
-    # stationary law: solve p (P - I) = 0 with sum p = 1
-    system = np.vstack([transition.T - np.eye(size), np.ones(size)])
-    rhs = np.zeros(size + 1)
+    # stationary law: solve p (P - I) = 0 with sum p = 1 (one balance equation, redundant,
+    # replaced by the normalisation: a square system, solved by LU)
+    system = transition.T - np.eye(size)
+    system[-1] = 1.0
+    rhs = np.zeros(size)
     rhs[-1] = 1.0
-    law = np.linalg.lstsq(system, rhs, rcond=None)[0]
+    law = np.linalg.solve(system, rhs)
     queue_mean = float(np.sum(np.maximum(np.arange(size) - servers, 0) * law))
     return queue_mean / arrival_rate_per_s
 

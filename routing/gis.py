@@ -15,10 +15,19 @@ a bare ``LineString``. :func:`graph_from_lines` joins the segments into a topolo
    ``name`` (``LIB_OFF``), a ``highway`` class derived from the segment's type and occupation
    (:func:`highway_class`) and ``oneway`` from ``SENS_CIRCU`` (``SENS UNIQUE``: one way, in the
    digitised direction — 164 of 172 sampled one-way segments agree with OpenStreetMap).
-4. A :class:`GisJoinReport` says what could not be joined: segments dropped (motorway or tunnel
-   for robots, no motor traffic for vans, collapsed to a point), dangling ends (intersections of
-   degree 1: dead ends or undershoots) and the segments left outside the largest strongly
-   connected component (which :func:`~carreta.routing.profile.apply_profile` removes).
+4. Undershoots are joined (``join_m``, default 5 m): a segment end that touches no other segment
+   but lies within ``join_m`` of a segment of the same profile is linked to it — the target is
+   split at the nearest point and a straight connector (the dangling street's class and name)
+   added. Impasses (``TYPVOI`` ``IMP``) are dead ends by name and never joined. Each join is
+   listed in the report.
+5. Segments longer than ``max_edge_m`` (50 m when loaded by :func:`load_gis_graph`) are cut
+   into equal pieces, so that a hub or a door snapped to the nearest *node* lands within about
+   25 m of its nearest street point (OSMnx's unsimplified graphs have such degree-2 nodes too).
+   Edge lengths are those of the geometries once their ends sit on the intersections.
+6. A :class:`GisJoinReport` says what could not be joined: segments dropped (motorway or tunnel
+   for robots, no motor traffic for vans, collapsed to a point), the undershoots joined, dangling
+   ends (intersections of degree 1: dead ends) and the segments left outside the largest
+   strongly connected component (which :func:`~carreta.routing.profile.apply_profile` removes).
 
 The result is an ordinary OSMnx ``nx.MultiDiGraph`` (``crs`` EPSG:4326, node ``x``/``y``), so
 the same :func:`~carreta.routing.profile.apply_profile`, :class:`~carreta.routing.router.Router`
@@ -39,12 +48,17 @@ import networkx as nx
 import numpy as np
 import shapely
 from pyogrio.errors import DataSourceError
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from carreta.routing._cache import cache_key, file_sha256
 from carreta.routing.errors import NetworkError
+from carreta.routing.gis_topology import (
+    cluster_endpoints,
+    column,
+    cut_long,
+    endpoints,
+    join_undershoots,
+    text,
+)
 from carreta.routing.profile import Profile, apply_profile, load_profiled
 
 __all__ = [
@@ -66,6 +80,9 @@ GIS_SUFFIXES: Final = (".zip", ".shp", ".gpkg", ".geojson", ".json", ".fgb")
 GIS_REPORT_KEY: Final = "carreta_gis_report"
 _LAMBERT_93: Final = 2154
 _MAX_LISTED: Final = 25
+_SEGMENT: Final = "_carreta_segment"
+#: Bumped when the way a layer is joined changes, so cached graphs are rebuilt.
+_GIS_FORMAT: Final = 2
 
 #: OSM-like ``highway`` class of a street type (``TYPVOI`` of the Montpellier layer).
 STREET_TYPE_CLASSES: Final[Mapping[str, str]] = {
@@ -115,9 +132,17 @@ class GisJoinReport:
         Nodes of the joined graph.
     merged_endpoints
         Endpoints that were moved (by at most ``tolerance_m``) to join another one.
+    join_m
+        Dangling ends within this distance of another segment were linked to it, in metres.
+    joined_ends
+        Dangling ends so linked (undershoots: a street drawn stopping short of the one it meets).
+    joins
+        Each join: ``"<street> → <street it was linked to> (<gap> m)"``.
+    cut_nodes
+        Degree-2 nodes added by cutting long segments (not counted in ``intersections``).
     dangling_ends
-        Intersections touched by a single segment (dead ends, or segments that stop short of
-        the street they should meet).
+        Intersections touched by a single segment after the joins (dead ends, or segments that
+        stop farther than ``join_m`` from the street they should meet).
     components
         Weakly connected components of the joined graph.
     outside_largest_component
@@ -135,6 +160,10 @@ class GisJoinReport:
     segments_dropped: dict[str, int] = field(default_factory=dict)
     intersections: int = 0
     merged_endpoints: int = 0
+    join_m: float = 0.0
+    joined_ends: int = 0
+    joins: list[str] = field(default_factory=list)
+    cut_nodes: int = 0
     dangling_ends: int = 0
     components: int = 0
     outside_largest_component: int = 0
@@ -163,10 +192,6 @@ def read_layer(path: Path) -> gpd.GeoDataFrame:
     return layer
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def highway_class(street_type: object, occupation: object) -> str:
     """OSM-like ``highway`` class of a segment from its type (``TYPVOI``) and ``OCCUPATION``.
 
@@ -174,10 +199,10 @@ def highway_class(street_type: object, occupation: object) -> str:
     ``AV`` → ``secondary``, ``AUTO`` → ``motorway``, ``TUN`` → ``trunk``, ...); anything else is
     ``residential``.
     """
-    occupied = OCCUPATION_CLASSES.get(_text(occupation))
+    occupied = OCCUPATION_CLASSES.get(text(occupation))
     if occupied is not None:
         return occupied
-    return STREET_TYPE_CLASSES.get(_text(street_type).upper(), "residential")
+    return STREET_TYPE_CLASSES.get(text(street_type).upper(), "residential")
 
 
 def _drop_reason(highway: str, direction: str, profile: str) -> str | None:
@@ -194,29 +219,13 @@ def _metric(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return layer.to_crs(layer.estimate_utm_crs())
 
 
-def _cluster_endpoints(points: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster label of each point and the mean position of each cluster."""
-    pairs = cKDTree(points).query_pairs(tolerance_m, output_type="ndarray")
-    n = points.shape[0]
-    adjacency = coo_matrix(
-        (np.ones(pairs.shape[0]), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
-    ).tocsr()
-    count, labels = connected_components(adjacency, directed=False)
-    centre = np.zeros((count, 2))
-    np.add.at(centre, labels, points)
-    centre /= np.bincount(labels, minlength=count)[:, None]
-    return labels, centre
-
-
-def _column(layer: gpd.GeoDataFrame, name: str) -> list[object]:
-    return layer[name].tolist() if name in layer.columns else [None] * len(layer)
-
-
 def graph_from_lines(
     layer: gpd.GeoDataFrame,
     *,
     profile: str = "robot",
     tolerance_m: float = 1.5,
+    join_m: float = 5.0,
+    max_edge_m: float | None = None,
     source: str = "<layer>",
 ) -> nx.MultiDiGraph:
     """Join a line layer into a directed street graph (see the module docstring).
@@ -231,6 +240,12 @@ def graph_from_lines(
         motor traffic, one-way rules kept).
     tolerance_m
         Endpoints closer than this (metres) become one intersection.
+    join_m
+        A dangling segment end within this distance (metres) of another segment of the profile
+        is linked to it (impasses excepted); at most ``tolerance_m``: no such joins.
+    max_edge_m
+        Segments longer than this (metres) are cut into equal pieces; ``None`` (the default
+        here; :func:`load_gis_graph` cuts at 50 m): never.
     source
         Name of the data for messages and the report.
 
@@ -239,7 +254,8 @@ def graph_from_lines(
     networkx.MultiDiGraph
         Unprojected (EPSG:4326) with OSMnx's attribute names; the :class:`GisJoinReport` is in
         ``G.graph["carreta_gis_report"]``. Two-way segments are two edges (``u→v`` and
-        ``v→u``, the second with ``reversed=True``).
+        ``v→u``, the second with ``reversed=True``). Connectors of joined undershoots have a
+        negative ``osmid``; the pieces of a cut segment share the segment's.
 
     Raises
     ------
@@ -250,43 +266,62 @@ def graph_from_lines(
     lines = lines[lines.geom_type == "LineString"]
     if lines.empty:
         raise NetworkError(f"{source}: no line geometries in this layer (a street network?)")
-    metric = _metric(lines)
-    geoms = metric.geometry.to_numpy()
-    coords = shapely.get_coordinates(geoms)
-    counts = shapely.get_num_coordinates(geoms)
-    last = np.cumsum(counts) - 1
-    first = last - counts + 1
-    ends = np.vstack((coords[first], coords[last]))  # starts then ends
-    labels, centre = _cluster_endpoints(ends, tolerance_m)
+    metric = _metric(lines).reset_index(drop=True)
+    metric[_SEGMENT] = np.arange(len(metric))  # the id of a segment without IDARC, kept by pieces
     n_segments = len(metric)
-    start_node, end_node = labels[:n_segments], labels[n_segments:]
+    highways = [
+        highway_class(street_type, occupation)
+        for street_type, occupation in zip(
+            column(metric, "TYPVOI"), column(metric, "OCCUPATION"), strict=True
+        )
+    ]
+    directions = [text(value).upper() for value in column(metric, "SENS_CIRCU")]
+    reasons = [
+        _drop_reason(highway, direction, profile)
+        for highway, direction in zip(highways, directions, strict=True)
+    ]
+    dropped: Counter[str] = Counter(reason for reason in reasons if reason is not None)
+    kept = metric[[reason is None for reason in reasons]].reset_index(drop=True)
+    kept, joins = join_undershoots(kept, tolerance_m=tolerance_m, join_m=join_m)
+    cut_nodes = 0
+    if max_edge_m is not None:
+        kept, cut_nodes = cut_long(kept, max_edge_m)
+    geoms = kept.geometry.to_numpy()
+    ends = endpoints(geoms)
+    labels, centre = cluster_endpoints(ends, tolerance_m)
+    n_pieces = len(kept)
+    start_node, end_node = labels[:n_pieces], labels[n_pieces:]
     merged = int(np.count_nonzero(np.linalg.norm(ends - centre[labels], axis=1) > 1e-6))
-    lengths = shapely.length(geoms)
-    wgs = gpd.GeoSeries(geoms, crs=metric.crs).to_crs(4326).to_numpy()
-    centre_lonlat = gpd.GeoSeries(shapely.points(centre), crs=metric.crs).to_crs(4326)
+    # Lengths as drawn once the ends sit on their intersections (in the metric CRS).
+    coords = shapely.get_coordinates(geoms)
+    last = np.cumsum(shapely.get_num_coordinates(geoms)) - 1
+    first = last - shapely.get_num_coordinates(geoms) + 1
+    coords[first], coords[last] = centre[start_node], centre[end_node]
+    lengths = shapely.length(
+        shapely.linestrings(coords, indices=np.repeat(np.arange(n_pieces), last - first + 1))
+    )
+    wgs = gpd.GeoSeries(geoms, crs=kept.crs).to_crs(4326).to_numpy()
+    centre_lonlat = gpd.GeoSeries(shapely.points(centre), crs=kept.crs).to_crs(4326)
     node_x, node_y = centre_lonlat.x.to_numpy(), centre_lonlat.y.to_numpy()
 
     graph = nx.MultiDiGraph(crs="epsg:4326", name=source)
-    dropped: Counter[str] = Counter()
     rows = zip(
-        _column(metric, "LIB_OFF"), _column(metric, "TYPVOI"), _column(metric, "OCCUPATION"),
-        _column(metric, "SENS_CIRCU"), _column(metric, "IDARC"), strict=True,
+        column(kept, "LIB_OFF"), column(kept, "TYPVOI"), column(kept, "OCCUPATION"),
+        column(kept, "SENS_CIRCU"), column(kept, "IDARC"), kept[_SEGMENT].tolist(), strict=True,
     )  # fmt: skip
-    for k, (name, street_type, occupation, direction_value, arc_id) in enumerate(rows):
+    for k, (name, street_type, occupation, direction_value, arc_id, segment) in enumerate(rows):
         u, v = int(start_node[k]), int(end_node[k])
-        highway = highway_class(street_type, occupation)
-        direction = _text(direction_value).upper()
-        reason = "collapsed" if u == v else _drop_reason(highway, direction, profile)
-        if reason is not None:
-            dropped[reason] += 1
+        if u == v:
+            dropped["collapsed"] += 1
             continue
+        highway = highway_class(street_type, occupation)
         line = np.array(shapely.get_coordinates(wgs[k]))
         line[0], line[-1] = (node_x[u], node_y[u]), (node_x[v], node_y[v])
         geometry = shapely.LineString(line)
-        oneway = direction == "SENS UNIQUE"
+        oneway = text(direction_value).upper() == "SENS UNIQUE"
         attrs = {
-            "osmid": int(arc_id) if isinstance(arc_id, int | np.integer) else k,
-            "name": _text(name) or None,
+            "osmid": int(arc_id) if isinstance(arc_id, int | np.integer) else int(segment),
+            "name": text(name) or None,
             "highway": highway,
             "length": float(lengths[k]),
             "oneway": oneway,
@@ -300,14 +335,27 @@ def graph_from_lines(
     undirected = graph.to_undirected(as_view=True)
     for node in graph.nodes:
         graph.nodes[node]["street_count"] = len(set(undirected.neighbors(node)))
-    report = _join_report(graph, source, profile, tolerance_m, n_segments, dropped, merged)
+    report = _join_report(
+        graph,
+        source=source,
+        profile=profile,
+        tolerance_m=tolerance_m,
+        segments=n_segments,
+        dropped=dropped,
+        merged=merged,
+        joins=joins,
+        join_m=join_m,
+        cut_nodes=cut_nodes,
+    )
     graph.graph[GIS_REPORT_KEY] = report.to_dict()
     logger.info(
-        "%s: %d segments joined into %d intersections (%d dangling ends, %d segments outside "
-        "the largest strongly connected component)",
+        "%s: %d segments joined into %d intersections (%d undershoots joined within %.1f m, "
+        "%d dangling ends, %d segments outside the largest strongly connected component)",
         source,
         report.segments_used,
         report.intersections,
+        report.joined_ends,
+        join_m,
         report.dangling_ends,
         report.outside_largest_component,
     )
@@ -316,12 +364,16 @@ def graph_from_lines(
 
 def _join_report(
     graph: nx.MultiDiGraph,
+    *,
     source: str,
     profile: str,
     tolerance_m: float,
     segments: int,
     dropped: Counter[str],
     merged: int,
+    joins: list[str],
+    join_m: float,
+    cut_nodes: int,
 ) -> GisJoinReport:
     largest: set[int] = max(nx.strongly_connected_components(graph), key=len, default=set())
     outside: Counter[str] = Counter()
@@ -338,8 +390,12 @@ def _join_report(
         segments=segments,
         segments_used=segments - sum(dropped.values()),
         segments_dropped=dict(sorted(dropped.items())),
-        intersections=graph.number_of_nodes(),
+        intersections=graph.number_of_nodes() - cut_nodes,
         merged_endpoints=merged,
+        join_m=join_m,
+        joined_ends=len(joins),
+        joins=joins,
+        cut_nodes=cut_nodes,
         dangling_ends=dangling,
         components=nx.number_weakly_connected_components(graph),
         outside_largest_component=len(seen),
@@ -354,23 +410,31 @@ def load_gis_graph(
     robot_speed_kph: float,
     cache_dir: Path,
     tolerance_m: float = 1.5,
+    join_m: float = 5.0,
+    max_edge_m: float | None = 50.0,
 ) -> nx.MultiDiGraph:
     """Read a line layer, join it (:func:`graph_from_lines`) and profile it, cached.
 
     The joined graph and the profiled graph are pickled under ``cache_dir / "graphs"``, keyed
-    by the file's SHA-256, the profile and the tolerance, like OSM files.
+    by the file's SHA-256, the profile, the tolerance, the join distance and the cut length,
+    like OSM files.
 
     Raises
     ------
     NetworkError
         If the file cannot be read or holds no lines.
     """
-    key = cache_key("gis", file_sha256(path), profile, tolerance_m)
+    key = cache_key("gis", _GIS_FORMAT, file_sha256(path), profile, tolerance_m, join_m, max_edge_m)
     profiled_file = cache_dir / "graphs" / f"gis-{profile}-{key}.pickle"
 
     def build() -> nx.MultiDiGraph:
         joined = graph_from_lines(
-            read_layer(path), profile=profile, tolerance_m=tolerance_m, source=str(path)
+            read_layer(path),
+            profile=profile,
+            tolerance_m=tolerance_m,
+            join_m=join_m,
+            max_edge_m=max_edge_m,
+            source=str(path),
         )
         graph, _ = apply_profile(joined, profile, robot_speed_kph=robot_speed_kph, source=str(path))
         return graph

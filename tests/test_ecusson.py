@@ -48,6 +48,13 @@ def test_city_network_is_an_osmnx_graph_with_a_join_report(city: nx.MultiDiGraph
     # Motorways, tunnels and the waterway are not for robots; everything else is joined.
     assert report.segments_dropped == {"motorway": 14, "trunk": 3, "waterway": 3}
     assert report.segments_used == 7991 and report.dangling_ends > 0
+    # Undershoots joined within 5 m (impasses never), e.g. Rue Michelet onto the Comédie;
+    # long segments cut into pieces of at most 50 m.
+    assert 10 < report.joined_ends < 40 and report.join_m == 5.0
+    assert "Rue Michelet → Place de la Comédie (4.6 m)" in report.joins
+    assert not any(join.startswith("Impasse") for join in report.joins)
+    assert report.cut_nodes > 5000
+    assert max(length for _, _, length in city.edges(data="length")) <= 50.0 + 1e-9
     assert 0 < report.outside_largest_component < 50
     assert nx.is_strongly_connected(city)
     for u, v, data in list(city.edges(data=True))[:500]:
