@@ -106,6 +106,10 @@ def _parse_osm_xml(path: Path, *, simplify: bool) -> nx.MultiDiGraph:
         raise NetworkError(f"{path}: not an OSM XML file ({exc})") from exc
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise NetworkError(f"{path}: cannot read OSM XML ({_one_line(exc)})") from exc
+    except InsufficientResponseError as exc:  # no <node>/<way> elements: empty, or not OSM
+        raise NetworkError(
+            f"{path}: no OSM elements in this file (empty, or XML that is not OSM data)"
+        ) from exc
     if graph.number_of_edges() == 0:
         raise NetworkError(f"{path}: no streets in this file (the OSM data has no usable ways)")
     return graph

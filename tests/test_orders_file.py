@@ -82,3 +82,31 @@ def test_points_file_weights(tmp_path: Path) -> None:
     assert weights is not None and np.allclose(weights, [2, 0]) and lons.tolist() == [3.8, 3.9]
     with pytest.raises(ScenarioError, match="weight: weights must not all be 0"):
         read_points_file(write(tmp_path, "lon,lat,weight\n3.8,43.6,0\n", "zero.csv"))
+
+
+def test_text_ids_reach_the_run_orders_table_as_ref(
+    tmp_path: Path, grid_graphml: Path, carreta_cache_dir: Path
+) -> None:
+    """``carreta run`` on an orders file with ids like ``A-17`` keeps them in orders.parquet."""
+    import pandas as pd
+    import yaml
+    from synthetic import grid_scenario_data, node_lonlat
+
+    from carreta.sim.cli import main
+
+    lon, lat = node_lonlat(1, 2)
+    orders = write(
+        tmp_path,
+        "order_id,created,due,lon,lat,weight_kg\n"
+        f"A-17,09:00,10:30,{lon},{lat},2.5\nB-2,09:20,11:00,{lon},{lat},1.0\n",
+    )
+    document = grid_scenario_data(grid_graphml, carreta_cache_dir)
+    document["demand"]["orders_csv"] = str(orders)
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(document), "utf-8")
+    with pytest.raises(SystemExit) as caught:
+        main(["run", str(scenario), "--out", str(tmp_path / "run"), "--no-progress"])
+    assert caught.value.code in (0, None)
+    table = pd.read_parquet(tmp_path / "run" / "orders.parquet")
+    assert list(table["ref"]) == ["A-17", "B-2"] and str(table["ref"].dtype) == "string"
+    assert table["order_id"].tolist() == [0, 1]

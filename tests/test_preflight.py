@@ -88,3 +88,34 @@ def test_validate_command_prints_the_checks_and_fails_in_one_line(
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"carreta: error: {path}: demand.orders_per_day: this day needs")
     assert "\n" not in error
+
+
+def test_commands_filling_one_empty_cache_at_once_leave_it_whole(
+    grid_graphml: Path, tiny_osm: Path, tmp_path: Path
+) -> None:
+    """Two ``carreta validate`` started together on an empty cache folder all pass; the cache
+    they leave is one complete entry (no temporary file), which the next command reads."""
+    import subprocess
+    import sys
+
+    from synthetic import grid_scenario_data
+
+    cache = tmp_path / "cache"
+    path = tmp_path / "grid.yaml"
+    document = grid_scenario_data(grid_graphml, cache)
+    document["network"]["osm_file"] = str(tiny_osm)  # an OSM file: parsed once, then cached
+    document["hubs"][0].update(lon=3.8760, lat=43.6100)
+    path.write_text(yaml.safe_dump(document), "utf-8")
+    command = [sys.executable, "-m", "carreta.sim.cli", "validate", str(path)]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 2, errors
+    entries = sorted(entry for entry in cache.rglob("*") if entry.is_file())
+    assert entries and not [entry for entry in entries if entry.name.endswith(".tmp")], entries
+    stamps = {entry: entry.stat().st_mtime_ns for entry in entries}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and "rebuilding" not in done.stderr, done.stderr
+    assert {entry: entry.stat().st_mtime_ns for entry in entries} == stamps  # read, not rebuilt

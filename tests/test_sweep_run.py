@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -218,11 +219,13 @@ def test_sweep_killed_with_sigkill_then_resumed_matches(
     assert manifest["status"] == "completed"
 
 
-def test_ctrl_c_says_how_many_runs_are_kept_and_how_to_resume(
-    sweep_file: Path, tmp_path: Path
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_says_how_many_runs_are_kept_and_how_to_resume(
+    sweep_file: Path, tmp_path: Path, signal_number: int, code: int
 ) -> None:
     out = tmp_path / "interrupted"
-    command = [sys.executable, "-m", "carreta.sim.cli", "sweep", str(sweep_file), "--out", str(out)]
+    command = [sys.executable, "-m", "carreta.sim.cli", "sweep", str(sweep_file), "--out", str(out),
+               "--workers", "2"]  # fmt: skip
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -233,14 +236,67 @@ def test_ctrl_c_says_how_many_runs_are_kept_and_how_to_resume(
                 break
             time.sleep(0.05)
         assert process.poll() is None, "the sweep ended before it could be interrupted"
-        os.kill(process.pid, signal.SIGINT)
+        os.kill(process.pid, signal_number)
         _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
-    assert process.returncode == 130
+    assert process.returncode == code, stderr
     kept = len(run_folders(out))
-    assert f"interrupted: {kept} of {RUNS} runs are complete and kept in {out}" in stderr
-    assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [
+        f"interrupted — {kept} of {RUNS} runs kept; rerun the same command to resume"
+    ]
+    table = pd.read_parquet(out / "runs.parquet")
+    assert (table["status"] == "completed").sum() == kept
+    assert json.loads((out / "manifest.json").read_text("utf-8"))["status"] == "interrupted"
+
+
+def test_sweep_stopped_at_random_points_then_rerun_matches(
+    reference: Path, sweep_file: Path, tmp_path: Path
+) -> None:
+    """SIGKILL, SIGINT and SIGTERM at random moments (start-up, mid-run, while writing), each
+    time rerunning the same command: the folder ends with the uninterrupted sweep's table."""
+    out = tmp_path / "stopped"
+    command = [sys.executable, "-m", "carreta.sim.cli", "sweep", str(sweep_file), "--out", str(out),
+               "--no-progress"]  # fmt: skip
+    draw = random.Random(18)
+    stops = [signal.SIGKILL, signal.SIGINT, signal.SIGKILL, signal.SIGTERM, signal.SIGKILL]
+    for signal_number in stops:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(draw.uniform(1.0, 6.0))
+        process.send_signal(signal_number)
+        _, stderr = process.communicate(timeout=120)
+        assert b"Traceback" not in stderr, stderr
+        # -SIGTERM: the signal came while Python started, before the command set its handler.
+        assert process.returncode in (0, -signal.SIGKILL, -signal.SIGTERM, 130, 143), stderr
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--no-progress") == 0
+    assert run_folders(out) == sorted(runs_table(reference)["run_id"])
+    assert not [entry for entry in (out / "runs").iterdir() if entry.name.startswith(".")]
+    pd.testing.assert_frame_equal(runs_table(out), runs_table(reference))
+
+
+def test_set_adds_fixed_overrides_recorded_with_the_sweep(
+    sweep_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = load_sweep(sweep_file, settings={"demand.orders_per_day": 12})
+    assert sweep.resolved()["overrides"]["demand.orders_per_day"] == 12
+    assert sweep.scenario_for(sweep.runs[0]).demand.orders_per_day == 12
+    assert [run.run_id for run in sweep.runs] == [run.run_id for run in load_sweep(sweep_file).runs]
+    out = tmp_path / "out"
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--dry-run",
+               "--set", "simulation.duration_h=2") == 0  # fmt: skip
+    assert cli("sweep", str(sweep_file), "--set", "fleet.robots[0].count=9", "--dry-run") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"carreta: error: {sweep_file}: --set fleet.robots[0].count: is a "
+                          "parameter the sweep varies")  # fmt: skip
+    assert cli("sweep", str(sweep_file), "--set", "demand.orders_per_day=-5", "--dry-run") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "demand.orders_per_day" in err
+    # a day too big for this machine stops the sweep before anything is made, like run
+    huge = "demand.orders_per_day=1000000000"
+    assert cli("sweep", str(sweep_file), "--out", str(out), "--set", huge, "--no-progress") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"carreta: error: {sweep_file}: demand.orders_per_day: the run ")
+    assert "this day needs" in err and err.count("\n") == 1 and not out.exists()
 
 
 def test_failing_run_is_recorded_exit_1_and_retried_on_resume(

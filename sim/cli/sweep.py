@@ -3,9 +3,10 @@
 Exit codes of ``carreta sweep``: 0 when every run completed, 1 when some failed (they are in
 ``runs.parquet`` with their error; running the command again retries them), 2 for bad input
 (an invalid sweep file, or an output folder holding something else) or an executor lost
-mid-sweep (:class:`~carreta.sim.errors.SweepAbortedError`: a pool worker died, the Dask scheduler
-went away; the completed runs are kept and running the command again resumes), 130 when
-interrupted. User errors are turned
+mid-sweep (:class:`~carreta.sim.errors.SweepAbortedError`: a pool worker died again and again, the
+Dask scheduler went away; the completed runs are kept and running the command again resumes),
+130 when interrupted by Ctrl-C and 143 by SIGTERM (the completed runs are kept, the line says how
+many; running the command again resumes). User errors are turned
 into one line by :func:`carreta.sim.cli.main`. The sweep machinery (pandas, Dask, the model) is
 imported when a command runs, so the command line starts fast.
 """
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from carreta.sim.cli.interrupts import exit_interrupted, terminate_as_interrupt
+from carreta.sim.cli.run import MemoryCheckOption, SetOption
 
 if TYPE_CHECKING:
     from carreta.sim.sweep.executors import Executor
@@ -94,6 +98,72 @@ def _completed_runs(sweep: Sweep, out: Path) -> int:
     return sum(is_complete_run(run_folder(out, run)) for run in sweep.runs)
 
 
+def _check_sizes(sweep: Sweep, *, memory_check: bool) -> None:
+    """Stop before running if one of the sweep's runs would not fit in memory, as ``run`` does
+    (one line naming the sweep file and the parameter combination)."""
+    from carreta.sim.errors import ScenarioError
+    from carreta.sim.model.preflight import check_size
+    from carreta.sim.sweep.spec import SweepError, describe_value
+
+    for run in sweep.runs:
+        if run.replicate != 0:
+            continue  # replicates differ only in their seed
+        try:
+            check_size(sweep.scenario_for(run), label=str(sweep.base_file),
+                       memory_check=memory_check)  # fmt: skip
+        except ScenarioError as error:
+            params = run.params.items()
+            shown = ", ".join(f"{path}={describe_value(value)}" for path, value in params)
+            where = f"the run {shown}" if shown else "every run"
+            raise SweepError(sweep.source, error.field, f"{where}: {error.problem}") from None
+
+
+def _run(
+    sweep: Sweep,
+    out: Path,
+    stack: ExitStack,
+    errors: list[str],
+    workers: int,
+    scheduler: str | None,
+    dask_local: int | None,
+    progress: bool,
+) -> SweepSummary:
+    """Start the executor and run the sweep with a progress bar; failed runs go to ``errors``."""
+    from tqdm import tqdm
+
+    from carreta.sim.sweep.runner import run_sweep
+
+    executor = _executor(stack, workers, scheduler, dask_local)
+    bar = stack.enter_context(
+        tqdm(
+            total=len(sweep.runs),
+            desc=sweep.name,
+            unit="run",
+            file=sys.stderr,
+            disable=not progress or not sys.stderr.isatty(),
+        )
+    )
+
+    def started(total: int, skipped: int) -> None:
+        bar.initial = bar.n = skipped  # resumed runs count as done, not in the rate (ETA)
+        bar.set_postfix(failed=0, remaining=total - skipped)
+
+    def advance(outcome: RunOutcome, counts: dict[str, int]) -> None:
+        if outcome.error is not None:
+            errors.append(f"{outcome.run_id}: {outcome.error}")
+        bar.update(1)
+        bar.set_postfix(failed=counts["failed"], remaining=counts["pending"])
+
+    return run_sweep(
+        sweep,
+        out,
+        executor=executor,
+        command=["carreta", *sys.argv[1:]],
+        on_progress=advance,
+        on_start=started,
+    )
+
+
 def sweep_command(
     sweep_file: Annotated[
         Path, typer.Argument(help="Sweep file (YAML).", show_default=False, dir_okay=False)
@@ -124,68 +194,41 @@ def sweep_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal).")
     ] = True,
+    settings: SetOption = None,
+    memory_check: MemoryCheckOption = True,
 ) -> None:
     """Run a parameter sweep; re-running the same command resumes it.
 
     Exit code 0 if every run completed, 1 if some failed, 2 for bad input or a lost executor
-    (a worker process died, the Dask scheduler went away: rerun to resume).
+    (a worker process died again and again, the Dask scheduler went away: rerun to resume),
+    130/143 when interrupted (Ctrl-C/SIGTERM: rerun to resume). ``--set`` values are added to
+    the sweep file's fixed overrides (and recorded with them in sweep.resolved.yaml).
     """
     if scheduler is not None and dask_local is not None:
         raise typer.BadParameter("give --scheduler or --dask-local, not both")
     if workers != 1 and (scheduler is not None or dask_local is not None):
         raise typer.BadParameter("--workers is for the local pool; Dask has its own workers")
-    from tqdm import tqdm
-
+    from carreta.sim.scenario.models import parse_override
     from carreta.sim.sweep.load import load_sweep
-    from carreta.sim.sweep.runner import run_sweep
 
-    sweep = load_sweep(sweep_file)
+    overrides = dict(parse_override(text) for text in settings or [])
+    try:
+        with terminate_as_interrupt():
+            sweep = load_sweep(sweep_file, settings=overrides)
+    except KeyboardInterrupt as interrupt:
+        exit_interrupted(interrupt, kept=0, total=None)
     if dry_run:
         _print_plan(sweep, out)
         return
     if out is None:
         raise typer.BadParameter("--out is required (except with --dry-run)")
+    _check_sizes(sweep, memory_check=memory_check)
     errors: list[str] = []
-    with ExitStack() as stack:
-        executor = _executor(stack, workers, scheduler, dask_local)
-        bar = stack.enter_context(
-            tqdm(
-                total=len(sweep.runs),
-                desc=sweep.name,
-                unit="run",
-                file=sys.stderr,
-                disable=not progress or not sys.stderr.isatty(),
-            )
-        )
-
-        def started(total: int, skipped: int) -> None:
-            bar.initial = bar.n = skipped  # resumed runs count as done, not in the rate (ETA)
-            bar.set_postfix(failed=0, remaining=total - skipped)
-
-        def advance(outcome: RunOutcome, counts: dict[str, int]) -> None:
-            if outcome.error is not None:
-                errors.append(f"{outcome.run_id}: {outcome.error}")
-            bar.update(1)
-            bar.set_postfix(failed=counts["failed"], remaining=counts["pending"])
-
-        try:
-            summary = run_sweep(
-                sweep,
-                out,
-                executor=executor,
-                command=["carreta", *sys.argv[1:]],
-                on_progress=advance,
-                on_start=started,
-            )
-        except KeyboardInterrupt:
-            bar.close()
-            kept = _completed_runs(sweep, out)
-            typer.echo(
-                f"\ninterrupted: {kept} of {len(sweep.runs)} runs are complete and kept in {out}; "
-                "run the same command again to resume the others",
-                err=True,
-            )
-            raise typer.Exit(130) from None
+    try:
+        with terminate_as_interrupt(), ExitStack() as stack:
+            summary = _run(sweep, out, stack, errors, workers, scheduler, dask_local, progress)
+    except KeyboardInterrupt as interrupt:
+        exit_interrupted(interrupt, kept=_completed_runs(sweep, out), total=len(sweep.runs))
     _report(summary, errors)
     raise typer.Exit(summary.exit_code)
 
@@ -221,6 +264,7 @@ def sweep_report_command(
         format_text,
         legend,
         parameter_columns,
+        parameter_labels_of,
         read_runs_table,
         summarise_runs,
         write_summary,
@@ -235,7 +279,8 @@ def sweep_report_command(
     table = read_runs_table(out)
     shown = summarise_runs(table, kpis=names, level=confidence)
     every = summarise_runs(table, level=confidence)
-    compact = compact_table(table, shown, kpis=names)
+    labels = parameter_labels_of(out, parameter_columns(table))
+    compact = compact_table(table, shown, kpis=names, labels=labels)
     parameters = len(parameter_columns(table))
     counts = table["status"].value_counts().to_dict()
     runs = (

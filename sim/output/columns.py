@@ -82,6 +82,9 @@ def _columns(table: str, *rows: tuple[str, ...]) -> tuple[ColumnDefinition, ...]
 _ORDERS = _columns(
     "orders",
     ("order_id", "int64", "", "the order's id (the demand file's, or its rank in the day)"),
+    ("ref", "string", "",
+     "the order's id as written in the orders CSV when it is text (e.g. `A-17`; order_id is "
+     "then the row's rank); `<NA>` otherwise"),
     ("created_s", "float64", TIME_OF_DAY, "when the order was placed"),
     ("due_s", "float64", TIME_OF_DAY, "when it is due (the end of its time window)"),
     ("assigned_s", "float64", TIME_OF_DAY,

@@ -121,6 +121,7 @@ def orders_table(result: SimulationResult) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "order_id": column("order_id", np.int64),
+            "ref": _text(order.ref for order in orders),
             **{name: column(name, float) for name in ORDER_TIMES},
             "state": _categorical(
                 (order.state.value for order in orders), [s.value for s in OrderState], "state"

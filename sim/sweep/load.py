@@ -225,13 +225,31 @@ def _check_combinations(spec: SweepSpec, source: str, base_data: Mapping[str, An
         _check_value(source, field, base_data, spec.base, overrides, f"the combination {shown}")
 
 
-def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+def _with_settings(spec: SweepSpec, source: str, settings: Mapping[str, Any]) -> SweepSpec:
+    """``spec`` with the command line's ``--set`` values added to its fixed overrides."""
+    for path in settings:
+        if path in spec.parameter_paths():
+            raise SweepError(
+                source, f"--set {path}", "is a parameter the sweep varies: change its values in "
+                "the sweep file instead",
+            )  # fmt: skip
+        if path in _FORBIDDEN_PATHS:
+            raise SweepError(source, f"--set {path}", _FORBIDDEN_PATHS[path])
+    overrides = {**spec.overrides, **json.loads(json.dumps(dict(settings), default=str))}
+    return spec.model_copy(update={"overrides": overrides})
+
+
+def load_sweep(path: str | os.PathLike[str], *, settings: Mapping[str, Any] | None = None) -> Sweep:
     """Read and validate a sweep file and its base scenario; expand the runs.
 
     Parameters
     ----------
     path
         The sweep file (YAML). Its ``base`` is relative to the file's folder.
+    settings
+        Field path → value given on the command line (``--set``): added to the file's fixed
+        ``overrides`` (replacing a value it gives), so they are checked like them and recorded
+        in ``sweep.resolved.yaml`` and in every run's ``scenario.resolved.yaml``.
 
     Returns
     -------
@@ -249,6 +267,8 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """
     source = os.fspath(path)
     spec = _validate_spec(_read_sweep_data(source), source)
+    if settings:
+        spec = _with_settings(spec, source, settings)
     _check_paths(spec, source)
     base_data = read_scenario_data(spec.base)
     if not isinstance(base_data, Mapping):

@@ -6,6 +6,7 @@ Layout::
     DIR/manifest.json         status, counts, versions, one entry per invocation (resumes)
     DIR/runs.parquet          one row per run: id, replicate, seed, parameters, status, KPIs
     DIR/runs/<run_id>/        each run's folder (carreta.sim.output.results.write_run, atomic)
+    DIR/.sweep.lock           held (``flock``) by the sweep running in the folder, if any
 
 ``runs.parquet`` and ``manifest.json`` are replaced atomically (:mod:`carreta.routing.files`: a
 temporary sibling, then ``os.replace``): a crash leaves the previous complete version. Run folders
@@ -21,13 +22,15 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from carreta.routing.errors import CarretaError
 from carreta.routing.files import write_file_atomic, write_text_atomic
 from carreta.sim.output.kpis import KPI_DESCRIPTIONS
 from carreta.sim.output.results import ResultsExistError, git_revision, package_versions
@@ -36,12 +39,16 @@ from carreta.sim.sweep.spec import SweepRun, canonical_json
 from carreta.sim.sweep.worker import RunOutcome, is_complete_run
 
 __all__ = [
+    "LOCK_FILE",
     "MANIFEST_FILE",
     "RESOLVED_FILE",
     "RUNS_DIR",
     "TABLE_FILE",
     "RunsTable",
+    "SweepInUseError",
     "prepare_sweep_dir",
+    "remove_leftovers",
+    "sweep_lock",
     "write_manifest",
 ]
 
@@ -51,6 +58,12 @@ RESOLVED_FILE = "sweep.resolved.yaml"
 MANIFEST_FILE = "manifest.json"
 TABLE_FILE = "runs.parquet"
 RUNS_DIR = "runs"
+LOCK_FILE = ".sweep.lock"
+
+
+class SweepInUseError(CarretaError, RuntimeError):
+    """Another sweep is running in the folder (it holds the folder's lock)."""
+
 
 SEED_RULE = (
     "run seed = int(sha256(f'{sweep seed}:replicate:{replicate}')[:8], 16): every parameter "
@@ -66,7 +79,7 @@ def _first_difference(stored: Mapping[str, Any], current: Mapping[str, Any]) -> 
     return "?"
 
 
-def _remove_leftovers(out_dir: Path) -> None:
+def remove_leftovers(out_dir: Path) -> None:
     """Remove the hidden temporary files and run folders an interrupted sweep left behind.
 
     Only ``.*.tmp`` entries are touched: complete run folders and the tables stay.
@@ -142,9 +155,11 @@ def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
         stored = yaml.safe_load(stored_file.read_text("utf-8"))
         if not isinstance(stored, dict) or canonical_json(stored) != canonical_json(resolved):
             _extend(sweep, out_dir, stored if isinstance(stored, dict) else {}, resolved)
-        _remove_leftovers(out_dir)
+        remove_leftovers(out_dir)
         return True
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if out_dir.exists() and (
+        not out_dir.is_dir() or any(entry.name != LOCK_FILE for entry in out_dir.iterdir())
+    ):
         raise ResultsExistError(
             f"{out_dir} exists and is not a sweep folder (no {RESOLVED_FILE}): choose another "
             "--out; results are never overwritten"
@@ -152,6 +167,57 @@ def prepare_sweep_dir(sweep: Sweep, out_dir: Path) -> bool:
     (out_dir / RUNS_DIR).mkdir(parents=True, exist_ok=True)
     write_text_atomic(stored_file, sweep_to_yaml(resolved))
     return False
+
+
+@contextmanager
+def sweep_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the sweep folder's lock for the duration of a ``with`` block.
+
+    The lock is an advisory ``flock`` on ``DIR/.sweep.lock``, released by the system when the
+    process ends, however it ends (a killed sweep leaves no stale lock). It is taken in a new
+    or empty folder or a sweep folder only: another folder is left untouched (and
+    :func:`prepare_sweep_dir` refuses it). Without ``fcntl`` (Windows) there is no lock.
+
+    Raises
+    ------
+    SweepInUseError
+        If another process holds the lock: one line naming the folder and that process.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    if out_dir.exists() and not (
+        (out_dir / RESOLVED_FILE).is_file()
+        or (out_dir / LOCK_FILE).is_file()
+        or (out_dir.is_dir() and not any(out_dir.iterdir()))
+    ):
+        yield  # not a sweep folder: prepare_sweep_dir refuses it
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_FILE, "a", encoding="utf-8") as handle:  # not written to
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SweepInUseError(
+                f"{out_dir} is in use by another sweep ({_holder(out_dir)}): wait until it "
+                "ends, or choose another --out"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _holder(out_dir: Path) -> str:
+    """The running sweep's process, from the folder's manifest (its last session)."""
+    try:
+        sessions = json.loads((out_dir / MANIFEST_FILE).read_text("utf-8")).get("sessions", [])
+        session = sessions[-1]
+        return f"pid {session['pid']}, started {session['started_at']}"
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return "it has just started"
 
 
 def run_folder(out_dir: Path, run: SweepRun) -> Path:

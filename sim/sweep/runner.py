@@ -24,7 +24,9 @@ from carreta.sim.sweep.results import (
     TABLE_FILE,
     RunsTable,
     prepare_sweep_dir,
+    remove_leftovers,
     run_folder,
+    sweep_lock,
     write_manifest,
 )
 from carreta.sim.sweep.worker import RunOutcome, RunTask
@@ -130,13 +132,35 @@ def run_sweep(
     ------
     ResultsExistError
         If ``out_dir`` holds something else than this sweep (nothing is changed then).
+    SweepInUseError
+        If another sweep is running in ``out_dir`` (it holds the folder's lock).
+    KeyboardInterrupt
+        On Ctrl-C (or a SIGTERM the caller turned into it): the completed runs are kept, in the
+        runs table and the manifest (status ``"interrupted"``); running again resumes.
     SweepAbortedError
         If the executor fails (a worker process dies, the Dask scheduler goes away): no more
         runs are started, the completed ones are kept — in the runs table and the manifest
         (status ``"aborted"``) —, and the message says how many; running again resumes.
     """
-    started = time.perf_counter()
     out_dir = Path(out_dir)
+    with sweep_lock(out_dir):
+        return _run_locked(
+            sweep, out_dir, executor=executor, command=command, on_progress=on_progress,
+            on_start=on_start,
+        )  # fmt: skip
+
+
+def _run_locked(
+    sweep: Sweep,
+    out_dir: Path,
+    *,
+    executor: Executor,
+    command: Sequence[str] | None,
+    on_progress: ProgressCallback | None,
+    on_start: Callable[[int, int], None] | None,
+) -> SweepSummary:
+    """:func:`run_sweep`, with the folder's lock held."""
+    started = time.perf_counter()
     resumed = prepare_sweep_dir(sweep, out_dir)
     table = RunsTable(sweep, out_dir)
     tasks = [
@@ -184,6 +208,7 @@ def run_sweep(
                 last_write = time.monotonic()
         counts = table.counts()
         status = "completed" if counts["completed"] == len(sweep.runs) else "failed"
+        remove_leftovers(out_dir)  # of runs retried after their worker was lost
     except ExecutorLostError as error:
         status = "aborted"
         # Runs finished whose outcome never came back (a Dask worker wrote the folder before
