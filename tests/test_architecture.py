@@ -8,6 +8,7 @@ Layers, bottom to top (docs/architecture.md draws them)::
     carreta.sim.model                    world builder, SimPy actors, policies
     carreta.sim.output                   tables, KPIs, costs, results folder, compare
     carreta.sim.viz | carreta.sim.sweep  plots and replay | parameter sweeps (not each other)
+    carreta.sim.plan                     planning searches over sweeps (fleet, chargers, hubs)
     carreta.sim.cli                      the command line
 
 A module may import its own layer and those below, never one above nor a sibling at its level.
@@ -36,7 +37,8 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("carreta.sim.output", 4),
     ("carreta.sim.viz", 5),
     ("carreta.sim.sweep", 5),
-    ("carreta.sim.cli", 6),
+    ("carreta.sim.plan", 6),
+    ("carreta.sim.cli", 7),
 )
 
 
