@@ -12,6 +12,7 @@ Usage: ``python benchmarks/bench_replay.py [--robots N] [--orders N] [--keep DIR
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -49,6 +50,9 @@ def main() -> None:
     run_dir = write_run(result, folder / "run")
     print(f"simulated and wrote {args.robots} robots, {len(result.legs):,} legs, "
           f"{len(result.orders):,} orders in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    kpis = json.loads((run_dir / "kpis.json").read_text("utf-8"))
+    print(f"day served: {kpis['orders_delivered']:,} of {kpis['orders_created']:,} orders "
+          f"delivered, on time {100 * kpis['on_time_share']:.1f} %")  # fmt: skip
     started = time.perf_counter()
     html = write_replay(run_dir, folder / "replay.html")
     print(f"replay written in {time.perf_counter() - started:.1f} s: "
@@ -70,13 +74,21 @@ def main() -> None:
                 const r = window.carretaReplay, out = [];
                 for (let k = 0; k < 200; k++) {
                     const t = r.start + (r.end - r.start) * ((k * 37) % 200) / 200;
-                    const t0 = performance.now(); r.seek(t); out.push(performance.now() - t0);
+                    const t0 = performance.now(); r.seek(t);
+                    out.push([performance.now() - t0, r.frameTime()]);
                 }
                 return out;
             }"""
         )
-        print(f"one frame: median {statistics.median(frames):.1f} ms, "
-              f"90th percentile {sorted(frames)[179]:.1f} ms")  # fmt: skip
+        seeks = sorted(seek for seek, _ in frames)
+        draws = sorted(draw for _, draw in frames)
+        print(f"one frame (seek): median {statistics.median(seeks):.1f} ms, "
+              f"90th percentile {seeks[179]:.1f} ms; of which drawing the map: median "
+              f"{statistics.median(draws):.1f} ms")  # fmt: skip
+        page.evaluate("window.carretaReplay.seek(window.carretaReplay.firstActivity)")
+        badges = page.evaluate("window.carretaReplay.hubBadges()")
+        print(f"opens at {page.evaluate('window.carretaReplay.firstActivity') / 3600:.2f} h "
+              f"with {badges}")  # fmt: skip
         page.evaluate("window.carretaReplay.seek(window.carretaReplay.start + 3 * 3600)")
         page.click("#play")
         fps = page.evaluate(

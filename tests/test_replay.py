@@ -161,3 +161,55 @@ def test_a_network_credit_of_its_own_is_shown_escaped(
     assert credit.group(1).startswith(escaped)
     assert "<script>window" not in page and "openstreetmap.org" not in page
     assert json.loads(_data_block(page))["attribution"] == manifest["attribution"]
+
+
+@pytest.fixture(scope="module")
+def grid_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A day on the synthetic grid with a pedestrian zone and a hub named with markup."""
+    from test_maps import write_grid_run
+
+    return write_grid_run(tmp_path_factory.mktemp("grid-run"))
+
+
+def test_payload_context_charts_and_first_activity(
+    grid_run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page opens at the first activity, draws the scenario's zone, charts the day from
+    the same counts as the timeline, and puts doors on the street node robots stop at."""
+    from test_maps import HUB_ID, ZONE_NAME
+
+    monkeypatch.setenv("CARRETA_DATA_DIR", str(tmp_path / "none"))  # no real districts
+    run = load_run(grid_run_dir)
+    payload = build_payload(run)
+    first = min(float(run.orders["created_s"].min()), float(run.legs["depart_s"].min()))
+    assert payload["first_activity_s"] == pytest.approx(first)
+    assert (
+        payload["first_activity_s"] > run.start_s + 1800
+    )  # the grid day starts 08:30, orders 09:00
+    [zone] = payload["zones"]
+    assert zone["name"] == ZONE_NAME and payload["districts"] == []
+    origin = np.asarray(payload["origin"], dtype=np.int64)
+    ring = (_undelta_pairs(zone["rings"][0]) + origin) * QUANTUM_DEG
+    from synthetic import node_lonlat
+
+    assert ring.min(axis=0) == pytest.approx(node_lonlat(1, 1), abs=QUANTUM_DEG)
+    series = payload["series"]
+    counts = np.array(series["robots"])
+    assert counts.shape[0] == len(payload["states"]) and (counts.sum(axis=0) == 3).all()
+    assert max(np.add(series["waiting"], series["on_board"])) > 0
+    # Delivered doors sit on the street node of their order (the last vertex of a leg).
+    vertices = (_undelta_pairs(payload["vertices"]) + origin) * QUANTUM_DEG
+    doors = np.column_stack([payload["doors"]["x"], payload["doors"]["y"]]) + origin
+    on_nodes = {tuple(np.rint(v / QUANTUM_DEG).astype(int)) for v in vertices}
+    delivered = np.asarray(payload["doors"]["d"], bool)
+    assert delivered.any()
+    assert all(tuple(d) in on_nodes for d in doors[delivered])
+    assert payload["hubs"][0]["id"] == HUB_ID
+    page = render_html(payload)
+    assert (
+        ZONE_NAME not in page
+        and HUB_ID not in page
+        and "<script>"
+        not in page.split("<body>")[1].split('id="carreta-data">')[1].split("</script>")[0]
+    )
+    assert json.loads(_data_block(page))["zones"][0]["name"] == ZONE_NAME

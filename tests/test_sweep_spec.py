@@ -381,8 +381,8 @@ def test_sweep_report_prints_one_table_and_writes_csv_and_markdown(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0] == f"{folder}: 14 runs (12 completed, 2 failed, 0 pending)"
-    assert lines[1].split() == [
-        "fleet.robots[0].count", "dispatch.policy", "runs", "on", "time", "share", "[%]",
+    assert lines[1].split() == [  # parameters by their labels (no base scenario: numbered)
+        "robots", "(group", "1)", "dispatch", "policy", "runs", "on", "time", "share", "[%]",
         "service", "rate", "[%]", "lead", "time", "p95", "[min]", "utilisation", "[%]", "km",
         "per", "delivery", "[km]", "cost", "per", "delivery", "[EUR]",
     ]  # fmt: skip

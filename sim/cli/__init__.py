@@ -32,7 +32,9 @@ import typer
 from carreta.routing.errors import CarretaError
 from carreta.sim.cli.compare import compare_command
 from carreta.sim.cli.network import network_app
+from carreta.sim.cli.plan import plan_command
 from carreta.sim.cli.plots import plot_command, replay_command
+from carreta.sim.cli.report import report_command
 from carreta.sim.cli.run import run_command, validate_command
 from carreta.sim.cli.sweep import sweep_command, sweep_report_command
 
@@ -58,8 +60,10 @@ app.command("run")(run_command)
 app.command("compare")(compare_command)
 app.command("plot")(plot_command)
 app.command("replay")(replay_command)
+app.command("report")(report_command)
 app.command("sweep")(sweep_command)
 app.command("sweep-report")(sweep_report_command)
+app.command("plan")(plan_command)
 
 
 def _package_version() -> str:

@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from carreta.sim.cli.clock import COMMAND_STARTED
+from carreta.sim.cli.interrupts import (
+    exit_interrupted,
+    interrupt_exit_code,
+    terminate_as_interrupt,
+)
 
 if TYPE_CHECKING:
     from carreta.sim.scenario.models import Scenario
@@ -129,8 +134,21 @@ def run_command(
     ] = True,
     settings: SetOption = None,
     memory_check: MemoryCheckOption = True,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report/--no-report",
+            help="Also write report.html in the run folder: KPIs, maps and charts on one "
+            "self-contained page (carreta report).",
+        ),
+    ] = True,
 ) -> None:
-    """Simulate the scenario's day and write a results folder; print the KPIs."""
+    """Simulate the scenario's day and write a results folder; print the KPIs.
+
+    Ctrl-C or SIGTERM stop it with one line and exit code 130 or 143; nothing half-written is
+    left (the folder is written atomically). ``--set`` values are in the command recorded in
+    manifest.json and in scenario.resolved.yaml.
+    """
     from tqdm import tqdm
 
     from carreta.sim.model.engine import simulate
@@ -159,9 +177,18 @@ def run_command(
     def advance(done_s: float, total_s: float) -> None:
         bar.update(100.0 * done_s / total_s - bar.n)
 
-    with bar:
-        result = simulate(scenario, seed=run_seed, progress=advance, label=str(scenario_file))
-    written = write_run(result, target, command=["carreta", *sys.argv[1:]])
+    kept = 0  # runs written (the folder appears whole, or not at all)
+    try:
+        with terminate_as_interrupt():
+            with bar:
+                result = simulate(
+                    scenario, seed=run_seed, progress=advance, label=str(scenario_file)
+                )
+            written = write_run(result, target, command=["carreta", *sys.argv[1:]])
+            kept = 1
+    except KeyboardInterrupt as interrupt:
+        bar.close()
+        exit_interrupted(interrupt, kept=kept, total=1)
     stored = json.loads((written / "kpis.json").read_text("utf-8"))
     typer.echo(kpi_table(stored))
     command_s = time.perf_counter() - COMMAND_STARTED
@@ -171,4 +198,21 @@ def run_command(
         f"{100.0 * result.routing_time_s / max(result.wall_time_s, 1e-9):.0f} % of it routing)"
     )
     typer.echo(f"results: {written}")
+    if report:  # the results are written: a report that cannot be made only warns
+        from carreta.routing.errors import CarretaError
+        from carreta.sim.viz.report import REPORT_FILE, write_report
+
+        try:
+            with terminate_as_interrupt():
+                page = write_report([written], written / REPORT_FILE, graphs=[result.world.graph])
+            typer.echo(f"report: {page}")
+        except CarretaError as error:
+            typer.echo(f"carreta: warning: no report.html ({error})", err=True)
+        except KeyboardInterrupt as interrupt:  # the run is whole; only the page is missing
+            typer.echo(
+                f"\ninterrupted — the run is kept in {written}; no report.html "
+                f"(make it with: carreta report {written})",
+                err=True,
+            )
+            raise typer.Exit(interrupt_exit_code(interrupt)) from None
     typer.echo(f"{scenario.network.credit()}.")

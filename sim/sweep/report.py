@@ -19,17 +19,19 @@ last report wins); the runs and their tables are never touched.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 import pandas as pd
+import yaml
 
 from carreta.routing.files import write_text_atomic
 from carreta.sim.errors import RunDirError
 from carreta.sim.output.kpi_definitions import COUNT, KPI_BY_NAME, MISSING, is_share, kpi_label
 from carreta.sim.output.statistics import replicate_intervals
-from carreta.sim.sweep.results import TABLE_FILE
+from carreta.sim.scenario.labels import parameter_labels
+from carreta.sim.sweep.results import RESOLVED_FILE, TABLE_FILE
 
 __all__ = [
     "DEFAULT_KPIS",
@@ -42,6 +44,7 @@ __all__ = [
     "format_text",
     "legend",
     "parameter_columns",
+    "parameter_labels_of",
     "read_runs_table",
     "summarise_runs",
     "write_summary",
@@ -80,6 +83,22 @@ def parameter_columns(table: pd.DataFrame) -> list[str]:
     """The parameter columns of a runs table: those between ``seed`` and ``status``."""
     columns = list(table.columns)
     return columns[columns.index("seed") + 1 : columns.index("status")]
+
+
+def parameter_labels_of(out_dir: Path, parameters: Sequence[str]) -> dict[str, str]:
+    """Human labels of a sweep's parameters (``fleet.robots[0].count`` → ``robots at
+    saint-roch``), naming hubs and groups from the base scenario in ``sweep.resolved.yaml``
+    (:func:`carreta.sim.scenario.labels.parameter_label`; numbered when the file is absent)."""
+    path = Path(out_dir) / RESOLVED_FILE
+    base = None
+    if path.is_file():
+        try:
+            resolved = yaml.safe_load(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise RunDirError(f"{path}: not a readable YAML file ({error})") from error
+        if isinstance(resolved, dict) and isinstance(resolved.get("base_scenario"), dict):
+            base = resolved["base_scenario"]
+    return parameter_labels(list(parameters), base)
 
 
 def completed_runs(table: pd.DataFrame) -> pd.DataFrame:
@@ -150,11 +169,16 @@ def format_interval(name: str, estimate: float, low: float, high: float) -> str:
 
 
 def compact_table(
-    table: pd.DataFrame, summary: pd.DataFrame, *, kpis: Sequence[str]
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    kpis: Sequence[str],
+    labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per parameter combination of ``table`` (also those without a completed run),
     one column per KPI of ``kpis`` (:func:`format_interval` text, headed by its label), after
-    the parameter columns and ``runs`` (completed replicates)."""
+    the parameter columns and ``runs`` (completed replicates). ``labels`` heads the parameter
+    columns (:func:`parameter_labels_of`); default: their field paths."""
     parameters = parameter_columns(table)
     if parameters:
         combinations = table[parameters].drop_duplicates().reset_index(drop=True)
@@ -174,6 +198,8 @@ def compact_table(
                 text = format_interval(name, row["estimate"], row["low"], row["high"])
             cells[kpi_label(name)].append(text)
     shown = combinations.astype(object).map(_parameter_text) if parameters else combinations
+    if labels:
+        shown = shown.rename(columns=dict(labels))
     return pd.concat([shown, pd.DataFrame(cells)], axis=1)
 
 

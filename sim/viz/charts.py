@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import textwrap
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ from carreta.sim.output.timeline import orders_over_time, robots_over_time
 __all__ = [
     "SERVICE_LINES",
     "STATE_COLOURS",
+    "STATE_LABELS",
+    "clock_axis",
     "plot_kpi_sweep",
     "plot_lead_times",
     "plot_service_sweep",
@@ -71,7 +74,9 @@ def _clock(seconds: float, _position: object = None) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _clock_axis(ax: Axes, start_s: float, end_s: float) -> None:
+def clock_axis(ax: Axes, start_s: float, end_s: float) -> None:
+    """Time-of-day ticks (``HH:MM``) on ``ax``'s x axis from ``start_s`` to ``end_s``
+    (seconds since midnight): every 30 min, hour or two hours depending on the span."""
     ax.set_xlim(start_s, end_s)
     hours = (end_s - start_s) / 3600.0
     step = 3600.0 if hours <= 14 else 7200.0
@@ -113,7 +118,7 @@ def plot_timeline(run: Run, path: Path, *, step_s: float = 60.0) -> Path:
     bottom.yaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, title="robot state")
     bottom.set_xlabel("time of day (local)")
-    _clock_axis(bottom, run.start_s, run.end_s)
+    clock_axis(bottom, run.start_s, run.end_s)
     for ax in (top, bottom):
         ax.spines[["top", "right"]].set_visible(False)
     return _save(fig, path)
@@ -160,6 +165,12 @@ SERVICE_LINES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def _namer(labels: Mapping[str, str] | None) -> Callable[[str], str]:
+    """A parameter's label (``labels``, else its path), safe from mathtext (``$``)."""
+    known = dict(labels or {})
+    return lambda path: known.get(path, path).replace("$", r"\$")
+
+
 def _method_text(intervals: pd.DataFrame, level: float) -> str:
     """What the lines and bands of ``intervals`` (one KPI) are."""
     percent = f"{100 * level:g} %"
@@ -178,12 +189,14 @@ def _positions(values: pd.Series, categories: list[object] | None) -> np.ndarray
     return values.map({value: i for i, value in enumerate(categories)}).to_numpy(float)
 
 
-def _x_axis(ax: Axes, runs: pd.DataFrame, x: str, categories: list[object] | None) -> None:
+def _x_axis(
+    ax: Axes, runs: pd.DataFrame, x: str, categories: list[object] | None, *, label: str
+) -> None:
     if categories is not None:
         ax.set_xticks(range(len(categories)), [str(value) for value in categories])
     elif pd.api.types.is_integer_dtype(runs[x]):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(x)
+    ax.set_xlabel(label)
 
 
 def _categories(runs: pd.DataFrame, x: str) -> list[object] | None:
@@ -239,6 +252,7 @@ def plot_kpi_sweep(
     description: str = "",
     title: str = "",
     level: float = 0.95,
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
     """``kpi`` against parameter ``x``: estimate line, confidence band, replicate dots.
 
@@ -254,8 +268,13 @@ def plot_kpi_sweep(
         Other swept parameters: one line per combination of their values.
     level
         Confidence level of ``intervals`` (for the subtitle).
+    labels
+        Human names of the parameters (``robots at saint-roch`` for
+        ``fleet.robots[0].count``: :func:`carreta.sim.scenario.labels.parameter_labels`);
+        default: their field paths.
     """
     by = list(by or [])
+    name = _namer(labels)
     percent = is_share(kpi)
     scale = 100.0 if percent else 1.0
     rows = intervals[intervals["kpi"] == kpi]
@@ -271,15 +290,15 @@ def plot_kpi_sweep(
                    alpha=0.5, linewidths=0, zorder=3)  # fmt: skip
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=None))
-    _x_axis(ax, runs, x, categories)
+    _x_axis(ax, runs, x, categories, label=name(x))
     ax.set_ylabel(kpi_label(kpi))
     ax.grid(alpha=0.3)
     if by:
-        ax.legend(fontsize=9, title=", ".join(by), title_fontsize=9)
+        ax.legend(fontsize=9, title=", ".join(map(name, by)), title_fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     replicates = int(rows["replicates"].max()) if len(rows) else 0
     fig.suptitle(
-        title or f"{kpi_label(kpi).split(' [')[0].capitalize()} against {x}",
+        title or f"{kpi_label(kpi).split(' [')[0].capitalize()} against {name(x)}",
         fontsize=13, x=0.02, ha="left",
     )  # fmt: skip
     subtitle = f"{_method_text(rows, level)}; dots: each of the {replicates} replicates"
@@ -296,6 +315,7 @@ def plot_service_sweep(
     *,
     by: list[str] | None = None,
     level: float = 0.95,
+    labels: Mapping[str, str] | None = None,
 ) -> Path:
     """On-time share and service rate (and, dashed, on time among delivered) against ``x``.
 
@@ -305,6 +325,7 @@ def plot_service_sweep(
     orders punctually (dashed line high) while leaving many undelivered.
     """
     by = list(by or [])
+    name = _namer(labels)
     shown = [line for line in SERVICE_LINES if line[0] in set(intervals["kpi"])]
     rows = intervals[intervals["kpi"].isin([line[0] for line in shown])]
     panels = _groups(rows, by)
@@ -319,11 +340,11 @@ def plot_service_sweep(
             _band_and_line(ax, panel[panel["kpi"] == kpi], x, categories, scale=100.0,
                            colour=colour, style=style, label=label, band=style == "-")  # fmt: skip
         if by:
-            ax.set_title(", ".join(f"{b} = {v}" for b, v in zip(by, key, strict=True)),
+            ax.set_title(", ".join(f"{name(b)}: {v}" for b, v in zip(by, key, strict=True)),
                          fontsize=10, loc="left")  # fmt: skip
         ax.set_ylim(-3, 103)
         ax.yaxis.set_major_formatter(PercentFormatter(100.0, decimals=0))
-        _x_axis(ax, rows, x, categories)
+        _x_axis(ax, rows, x, categories, label=name(x))
         ax.grid(alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     for ax in axes.ravel()[len(panels) :]:
@@ -339,7 +360,7 @@ def plot_service_sweep(
     )
     fig.legend(handles, labels, loc="outside lower center", ncols=1 if columns == 1 else 3,
                fontsize=9, frameon=False, title=note, title_fontsize=8)  # fmt: skip
-    fig.suptitle(f"On-time share and service rate against {x}", fontsize=13, x=0.02,
+    fig.suptitle(f"On-time share and service rate against {name(x)}", fontsize=13, x=0.02,
                  ha="left")  # fmt: skip
     return _save(fig, path)
 

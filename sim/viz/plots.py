@@ -24,14 +24,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import networkx as nx
 import pandas as pd
+import yaml
 
 from carreta.sim.output.kpi_definitions import KPI_BY_NAME
 from carreta.sim.output.results import write_atomic_dir
 from carreta.sim.output.rundir import (
+    Run,
     RunDirError,
     activity_bounds,
     default_districts_file,
@@ -39,6 +41,7 @@ from carreta.sim.output.rundir import (
     street_lines,
 )
 from carreta.sim.output.statistics import replicate_intervals
+from carreta.sim.scenario.labels import parameter_labels
 from carreta.sim.viz.charts import (
     SERVICE_LINES,
     plot_kpi_sweep,
@@ -58,6 +61,7 @@ __all__ = [
     "DEFAULT_SWEEP_KPIS",
     "SERVICE_CHART",
     "ReplicateIntervals",
+    "draw_run_maps",
     "is_sweep_dir",
     "plot_run",
     "plot_sweep",
@@ -78,6 +82,8 @@ DEFAULT_SWEEP_KPIS: Final = (
 )
 #: The chart of on-time share and service rate together (with the default KPIs).
 SERVICE_CHART: Final = "service.png"
+#: The resolved sweep (with its base scenario) in a sweep folder (``carreta sweep``).
+RESOLVED_SWEEP: Final = "sweep.resolved.yaml"
 #: Confidence level of the sweep charts' bands.
 LEVEL: Final = 0.95
 
@@ -140,6 +146,49 @@ def plot_run(
         If ``out_dir`` exists.
     """
     run = load_run(run_dir)
+    names: list[str] = []
+
+    def fill(folder: Path) -> None:
+        maps = draw_run_maps(run, folder, districts_file=districts_file, graph=graph)
+        names.extend(path.name for path in maps[:2])
+        names.append(plot_timeline(run, folder / "timeline.png").name)
+        names.append(plot_lead_times(run, folder / "lead_times.png").name)
+        names.extend(path.name for path in maps[2:])
+
+    written = write_atomic_dir(Path(out_dir), fill)
+    return [written / file_name for file_name in names]
+
+
+def draw_run_maps(
+    run: Run,
+    folder: Path,
+    *,
+    districts_file: Path | None = None,
+    graph: nx.MultiDiGraph | None = None,
+) -> list[Path]:
+    """Draw a run's maps into the existing folder ``folder``: ``map_deliveries.png``,
+    ``map_routes.png`` and, with a districts file, ``districts.png`` (``carreta plot`` and the
+    report page share them).
+
+    Parameters
+    ----------
+    run
+        The run (:func:`carreta.sim.output.rundir.load_run`).
+    folder
+        Where to write the PNGs.
+    districts_file, graph
+        As :func:`plot_run`.
+
+    Returns
+    -------
+    list of Path
+        The PNG files written.
+
+    Raises
+    ------
+    RunDirError
+        If the districts file is unreadable.
+    """
     districts = None
     if districts_file is None:
         districts_file = default_districts_file()
@@ -157,20 +206,13 @@ def plot_run(
         streets = street_lines(run, graph=graph, bounds=wide)
     else:
         streets = street_lines(run, graph=graph, bounds=bounds)
-    names: list[str] = []
-
-    def fill(folder: Path) -> None:
-        names.append(plot_deliveries_map(run, streets, bounds, folder / "map_deliveries.png").name)
-        names.append(plot_routes_map(run, streets, bounds, folder / "map_routes.png").name)
-        names.append(plot_timeline(run, folder / "timeline.png").name)
-        names.append(plot_lead_times(run, folder / "lead_times.png").name)
-        if districts is not None:
-            names.append(
-                plot_districts(run, streets, districts, name, folder / "districts.png").name
-            )
-
-    written = write_atomic_dir(Path(out_dir), fill)
-    return [written / file_name for file_name in names]
+    written = [
+        plot_deliveries_map(run, streets, bounds, folder / "map_deliveries.png"),
+        plot_routes_map(run, streets, bounds, folder / "map_routes.png"),
+    ]
+    if districts is not None:
+        written.append(plot_districts(run, streets, districts, name, folder / "districts.png"))
+    return written
 
 
 def _read_runs(sweep_dir: Path) -> pd.DataFrame:
@@ -186,6 +228,20 @@ def _read_runs(sweep_dir: Path) -> pd.DataFrame:
         if done.any():
             runs = runs[done]
     return runs.reset_index(drop=True)
+
+
+def _base_scenario(sweep_dir: Path) -> dict[str, Any] | None:
+    """The base scenario in the sweep's ``sweep.resolved.yaml`` (None without the file): it
+    names the hubs and groups of the parameters' labels."""
+    path = sweep_dir / RESOLVED_SWEEP
+    if not path.is_file():
+        return None
+    try:
+        resolved = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise RunDirError(f"{path}: not a readable YAML file ({error})") from error
+    base = resolved.get("base_scenario") if isinstance(resolved, dict) else None
+    return base if isinstance(base, dict) else None
 
 
 def sweep_parameters(runs: pd.DataFrame) -> list[str]:
@@ -269,16 +325,19 @@ def plot_sweep(
     by = [p for p in parameters if p != x]
     needed = list(dict.fromkeys([*chosen, *(service if with_service else [])]))
     summary = intervals(runs, [x, *by], kpis=needed, level=LEVEL)
+    labels = parameter_labels([x, *by], _base_scenario(Path(sweep_dir)))
     files: list[str] = []
 
     def fill(folder: Path) -> None:
         if with_service:
-            files.append(plot_service_sweep(summary, x, folder / SERVICE_CHART, by=by).name)
+            files.append(
+                plot_service_sweep(summary, x, folder / SERVICE_CHART, by=by, labels=labels).name
+            )
         for kpi in chosen:
             path = folder / f"kpi_{kpi}.png"
             definition = KPI_BY_NAME[kpi].definition if kpi in KPI_BY_NAME else ""
             plot_kpi_sweep(runs, summary, x, kpi, path, by=by, description=definition,
-                           level=LEVEL)  # fmt: skip
+                           level=LEVEL, labels=labels)  # fmt: skip
             files.append(path.name)
 
     written = write_atomic_dir(Path(out_dir), fill)

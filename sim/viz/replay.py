@@ -12,6 +12,12 @@ origin, times integers of 0.1 s from the start of the run, and both are delta-en
 street and leg; a leg refers to the vertices it passes by index into one shared table. Each robot
 carries its legs (positions are interpolated from the per-vertex times), its state changes and
 the orders it was serving; the page binary-searches them every frame.
+
+Around the robots the page shows the pedestrian zones and districts the scenario names
+(:func:`~carreta.sim.viz.map_layers.map_context`), doors on the street node a robot stops at,
+robots at a hub as one counted badge, two small charts of the day (robots by state, orders
+open, from :mod:`~carreta.sim.output.timeline` at :data:`CHART_POINTS` times) with the current
+time marked, and the tour of a robot clicked on. It opens at the first activity of the day.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 
 from carreta.routing.files import write_text_atomic
 from carreta.sim.errors import ResultsExistError
@@ -41,9 +48,15 @@ from carreta.sim.output.rundir import (
     load_run_graph,
     street_lines,
 )
-from carreta.sim.output.timeline import order_stage_times, robot_state_changes
+from carreta.sim.output.timeline import (
+    order_stage_times,
+    orders_over_time,
+    robot_state_changes,
+    robots_over_time,
+)
 from carreta.sim.scenario.sections import OSM_CREDIT
 from carreta.sim.viz.charts import STATE_COLOURS, STATE_LABELS
+from carreta.sim.viz.map_layers import MapContext, map_context, street_labels
 
 __all__ = ["QUANTUM_DEG", "build_payload", "embed_json", "render_html", "write_replay"]
 
@@ -53,7 +66,9 @@ logger = logging.getLogger(__name__)
 QUANTUM_DEG = 1e-5
 #: Times are stored as integers of this many seconds (from the start of the run).
 TIME_QUANTUM_S = 0.1
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
+#: Points of the in-page charts over the day (robots by state, open orders).
+CHART_POINTS = 360
 
 
 def _delta(values: Sequence[int] | np.ndarray) -> list[int]:
@@ -142,10 +157,18 @@ def _order_intervals(
 MAX_DOORS = 30_000
 
 
-def _doors(run: Run, stages: Any, origin_lon: int, origin_lat: int) -> dict[str, list[int]]:
+def _doors(
+    run: Run,
+    stages: Any,
+    origin_lon: int,
+    origin_lat: int,
+    node_position: dict[int, tuple[float, float]],
+) -> dict[str, list[int]]:
     """Each order's door, by creation time: position, created tick, end tick, delivered flag.
 
-    The end is the delivery (or rejection) tick, -1 if the order was still open at the end.
+    The position is the street node the robot stops at (so doors sit on the streets drawn),
+    or the address point when no leg reaches that node. The end is the delivery (or
+    rejection) tick, -1 if the order was still open at the end.
     """
     if len(run.orders) > MAX_DOORS:
         logger.info("%d orders: the replay shows counters but not doors", len(run.orders))
@@ -157,22 +180,91 @@ def _doors(run: Run, stages: Any, origin_lon: int, origin_lat: int) -> dict[str,
     end = np.full(len(orders), -1, dtype=np.int64)
     end[delivered] = _ticks(run, orders["delivered_s"].to_numpy(float)[delivered])
     end[rejected] = _ticks(run, stages["left_queue_s"].to_numpy(float)[order][rejected])
+    lon = orders["lon"].to_numpy(float).copy()
+    lat = orders["lat"].to_numpy(float).copy()
+    if "node" in orders.columns:
+        for i, node in enumerate(orders["node"].to_numpy()):
+            if node is not None and not pd.isna(node) and int(node) in node_position:
+                lon[i], lat[i] = node_position[int(node)]
     return {
-        "x": _quantise(orders["lon"].to_numpy(float), origin_lon).tolist(),
-        "y": _quantise(orders["lat"].to_numpy(float), origin_lat).tolist(),
+        "x": _quantise(lon, origin_lon).tolist(),
+        "y": _quantise(lat, origin_lat).tolist(),
         "c": _delta(_ticks(run, stages["created_s"].to_numpy(float)[order])),
         "e": end.tolist(),
         "d": delivered.astype(int).tolist(),
     }
 
 
-def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str, Any]:
+def _areas(areas: Sequence[Any], origin_lon: int, origin_lat: int) -> list[dict[str, Any]]:
+    """Named polygons as {name, rings: [[x0, y0, dx, dy, ...], ...]} (outer rings)."""
+    encoded = []
+    for area in areas:
+        rings = []
+        for polygon in getattr(area.polygon, "geoms", [area.polygon]):
+            ring = np.asarray(polygon.exterior.coords, float)[:, :2]
+            rings.append(_interleave(_quantise(ring[:, 0], origin_lon),
+                                     _quantise(ring[:, 1], origin_lat)))  # fmt: skip
+        encoded.append({"name": str(area.name), "rings": rings})
+    return encoded
+
+
+def _labels(
+    streets: Any, bounds: tuple[float, float, float, float], origin_lon: int, origin_lat: int
+) -> list[dict[str, Any]]:
+    """The main streets and squares to name (:func:`~carreta.sim.viz.map_layers.street_labels`),
+    most important first: name, position, angle (degrees) and length (m) of the stretch."""
+    lat0 = math.radians((bounds[1] + bounds[3]) / 2.0)
+    chosen = street_labels(
+        streets, bounds, km_per_degree=(111.320 * math.cos(lat0), 110.574), streets_max=40
+    )
+    return [
+        {
+            "name": label.name,
+            "x": int(_quantise(np.array([label.lon]), origin_lon)[0]),
+            "y": int(_quantise(np.array([label.lat]), origin_lat)[0]),
+            "a": round(label.angle_deg, 1),
+            "m": round(label.length_km * 1000.0),
+            "sq": int(label.square),
+        }
+        for label in chosen
+    ]
+
+
+def _series(run: Run) -> dict[str, Any]:
+    """Robots per state and open orders at :data:`CHART_POINTS` regular times of the day."""
+    grid = np.linspace(run.start_s, run.end_s, CHART_POINTS)
+    robots = robots_over_time(run, grid)
+    orders = orders_over_time(run, grid)
+    return {
+        "t0": _ticks(run, grid[:1]).tolist()[0],
+        "step": float(grid[1] - grid[0]) if len(grid) > 1 else 1.0,
+        "robots": [robots[state].astype(int).tolist() for state in ROBOT_STATES],
+        "waiting": orders["waiting"].astype(int).tolist(),
+        "on_board": orders["on_board"].astype(int).tolist(),
+    }
+
+
+def first_activity_s(run: Run) -> float:
+    """When the day starts to happen: the first order, leg or robot leaving ``idle`` (s)."""
+    candidates = [float(run.orders["created_s"].min()) if len(run.orders) else math.inf]
+    if len(run.legs):
+        candidates.append(float(run.legs["depart_s"].min()))
+    first = min(candidates)
+    return float(run.start_s) if not math.isfinite(first) else max(float(run.start_s), first)
+
+
+def build_payload(
+    run: Run, *, graph: nx.MultiDiGraph | None = None, context: MapContext | None = None
+) -> dict[str, Any]:
     """Everything the player needs, as plain JSON-ready data (see the module docstring).
 
     ``graph`` defaults to the run's own street graph when its file is on this machine
     (:func:`~carreta.sim.output.rundir.load_run_graph`); without one, streets come from the legs,
-    unnamed.
+    unnamed. ``context`` (default :func:`~carreta.sim.viz.map_layers.map_context`) gives the
+    pedestrian zones and districts drawn under the streets.
     """
+    if context is None:
+        context = map_context(run)
     if graph is None:
         graph = load_run_graph(run)
     bounds = activity_bounds(run, margin=0.05)
@@ -185,6 +277,7 @@ def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str
         for line in streets.lines
     ]
     vertex_of: dict[int, int] = {}
+    node_position: dict[int, tuple[float, float]] = {}
     vertex_lon: list[float] = []
     vertex_lat: list[float] = []
     for nodes, lons, lats in zip(
@@ -192,6 +285,7 @@ def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str
     ):
         for node, lon, lat in zip(nodes, lons, lats, strict=True):
             if int(node) not in vertex_of:
+                node_position[int(node)] = (float(lon), float(lat))
                 vertex_of[int(node)] = len(vertex_lon)
                 vertex_lon.append(float(lon))
                 vertex_lat.append(float(lat))
@@ -283,7 +377,13 @@ def build_payload(run: Run, *, graph: nx.MultiDiGraph | None = None) -> dict[str
         ),
         "hubs": hubs,
         "robots": robots,
-        "doors": _doors(run, stages, origin_lon, origin_lat),
+        "doors": _doors(run, stages, origin_lon, origin_lat, node_position),
+        "first_activity_s": first_activity_s(run),
+        "zones": _areas(context.zones, origin_lon, origin_lat),
+        "districts": _areas(context.districts, origin_lon, origin_lat),
+        "context_credits": list(context.credits),
+        "labels": _labels(streets, bounds, origin_lon, origin_lat),
+        "series": _series(run),
         "orders": {
             "total": len(run.orders),
             "created": sorted_ticks("created_s"),
@@ -329,7 +429,10 @@ def render_html(payload: dict[str, Any]) -> str:
     credit = str(payload.get("attribution", OSM_CREDIT))
     values = {
         "TITLE": html.escape(f"carreta replay — {payload['scenario']} — {payload['date']}"),
-        "CREDIT": _OSM_CREDIT_HTML if credit == OSM_CREDIT else html.escape(credit),
+        "CREDIT": "<br>".join(
+            [_OSM_CREDIT_HTML if credit == OSM_CREDIT else html.escape(credit)]
+            + [html.escape(str(line)) for line in payload.get("context_credits", [])]
+        ),
         "STYLE": style,
         "SCRIPT": script,
         "DATA": embed_json(payload),
@@ -338,7 +441,13 @@ def render_html(payload: dict[str, Any]) -> str:
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: values[m.group(1)], _template("replay.html"))
 
 
-def write_replay(run_dir: Path, target: Path, *, graph: nx.MultiDiGraph | None = None) -> Path:
+def write_replay(
+    run_dir: Path,
+    target: Path,
+    *,
+    graph: nx.MultiDiGraph | None = None,
+    context: MapContext | None = None,
+) -> Path:
     """Write the replay of ``run_dir`` to the new file ``target``.
 
     Parameters
@@ -350,6 +459,9 @@ def write_replay(run_dir: Path, target: Path, *, graph: nx.MultiDiGraph | None =
     graph
         Street graph (default: the run's own, when its OSM file is on this machine; else the
         streets the robots drove). Street names come from it.
+    context
+        Pedestrian zones and districts drawn under the streets (default: those the run's
+        scenario names, :func:`~carreta.sim.viz.map_layers.map_context`).
 
     Raises
     ------
@@ -361,7 +473,7 @@ def write_replay(run_dir: Path, target: Path, *, graph: nx.MultiDiGraph | None =
     target = Path(target)
     if target.exists():
         raise ResultsExistError(f"{target} already exists: files are never overwritten")
-    page = render_html(build_payload(load_run(run_dir), graph=graph))
+    page = render_html(build_payload(load_run(run_dir), graph=graph, context=context))
     try:
         write_text_atomic(target, page, overwrite=False)  # fails if target appeared meanwhile
     except FileExistsError as error:
