@@ -20,6 +20,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioIssue",
     "SweepAbortedError",
+    "interrupt_behind",
 ]
 
 
@@ -147,3 +148,19 @@ class SweepAbortedError(CarretaError, RuntimeError):
         super().__init__(message)
         self.completed = completed
         self.total = total
+
+
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (Ctrl-C, or SIGTERM as ``Terminated``) that ``error`` wraps, if any.
+
+    A signal handler that raises while a numba-compiled function runs surfaces as a
+    ``SystemError`` ("returned a result with an exception set") whose context is the interrupt.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -78,3 +78,30 @@ def test_ctrl_c_while_the_report_is_made_keeps_the_run_and_says_how_to_make_it(
         f"(make it with: carreta report {out})"
     )
     assert (out / "kpis.json").exists() and not (out / "report.html").exists()
+
+
+def test_an_interrupt_inside_compiled_code_is_an_interrupt_not_a_failed_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A signal handler raising inside a numba function surfaces as SystemError("... returned a
+    result with an exception set") with the interrupt as its context: a sweep must stop, not
+    record the run as failed."""
+    from carreta.sim.cli.interrupts import Terminated
+    from carreta.sim.errors import interrupt_behind
+    from carreta.sim.sweep import worker
+
+    def compiled_code_interrupted(*args: object) -> None:
+        try:
+            raise Terminated
+        except Terminated as interrupt:  # what CPython does (_PyErr_FormatFromCause)
+            raise SystemError("CPUDispatcher(<function preprocess>) returned a result with an "
+                              "exception set") from interrupt  # fmt: skip
+
+    with pytest.raises(SystemError) as caught:
+        compiled_code_interrupted()
+    assert isinstance(interrupt_behind(caught.value), Terminated)
+    assert interrupt_behind(ValueError("a run's own error")) is None
+    monkeypatch.setattr(worker, "_simulate_into", compiled_code_interrupted)
+    task = worker.RunTask("r", {}, str(tmp_path / "base.yaml"), {}, 1, str(tmp_path / "run"))
+    with pytest.raises(Terminated):
+        worker.execute_run(task)

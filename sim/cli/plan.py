@@ -62,7 +62,8 @@ def plan_command(
     """
     if scheduler is not None and dask_local is not None:
         raise typer.BadParameter("give --scheduler or --dask-local, not both")
-    from carreta.sim.cli.sweep import _executor
+    from carreta.sim.cli.interrupts import interrupt_exit_code, terminate_as_interrupt
+    from carreta.sim.cli.sweep import open_executor
     from carreta.sim.plan.load import load_plan
     from carreta.sim.plan.outputs import prepare_plan_dir, summary_text, write_outputs
     from carreta.sim.plan.planner import Planner
@@ -72,7 +73,7 @@ def plan_command(
     if resumed:
         typer.echo(f"resuming the plan in {out}: finished runs are reused", err=True)
     with ExitStack() as stack:
-        executor = _executor(stack, workers, scheduler, dask_local)
+        executor = open_executor(stack, workers, scheduler, dask_local)
         planner = Planner(
             plan,
             out,
@@ -81,19 +82,20 @@ def plan_command(
             on_message=lambda text: typer.echo(f"  {text}", err=True),
         )
         try:
-            result = planner.run()
-            if grid_check:
-                typer.echo("exhaustive grid check:", err=True)
-                planner.grid_check(result)
-            planner.holdout(result, holdout)
-            planner.compare(result)
-        except KeyboardInterrupt:
+            with terminate_as_interrupt():
+                result = planner.run()
+                if grid_check:
+                    typer.echo("exhaustive grid check:", err=True)
+                    planner.grid_check(result)
+                planner.holdout(result, holdout)
+                planner.compare(result)
+        except KeyboardInterrupt as interrupt:
             typer.echo(
                 f"\ninterrupted: finished runs are kept in {out}; run the same command again "
                 "to resume",
                 err=True,
             )
-            raise typer.Exit(130) from None
+            raise typer.Exit(interrupt_exit_code(interrupt)) from None
     written = write_outputs(result, out)
     typer.echo(summary_text(result))
     typer.echo("written: " + ", ".join(path.name for path in written) + f" in {out}")

@@ -189,6 +189,14 @@ def run_command(
     except KeyboardInterrupt as interrupt:
         bar.close()
         exit_interrupted(interrupt, kept=kept, total=1)
+    except SystemError as error:  # the signal came inside compiled (numba) code
+        from carreta.sim.errors import interrupt_behind
+
+        wrapped = interrupt_behind(error)
+        if wrapped is None:
+            raise
+        bar.close()
+        exit_interrupted(wrapped, kept=kept, total=1)
     stored = json.loads((written / "kpis.json").read_text("utf-8"))
     typer.echo(kpi_table(stored))
     command_s = time.perf_counter() - COMMAND_STARTED

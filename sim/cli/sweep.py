@@ -56,7 +56,7 @@ def _print_plan(sweep: Sweep, out: Path | None) -> None:
         typer.echo(f"{line}  {shown}".rstrip())
 
 
-def _executor(
+def open_executor(
     stack: ExitStack, workers: int, scheduler: str | None, dask_local: int | None
 ) -> Executor:
     from carreta.sim.sweep.executors import (
@@ -133,7 +133,7 @@ def _run(
 
     from carreta.sim.sweep.runner import run_sweep
 
-    executor = _executor(stack, workers, scheduler, dask_local)
+    executor = open_executor(stack, workers, scheduler, dask_local)
     bar = stack.enter_context(
         tqdm(
             total=len(sweep.runs),

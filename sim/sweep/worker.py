@@ -22,6 +22,7 @@ from typing import Any, Literal
 import networkx as nx
 
 from carreta.routing import load_graph
+from carreta.sim.errors import interrupt_behind
 from carreta.sim.model.engine import simulate
 from carreta.sim.model.world import build_world, network_source
 from carreta.sim.output.results import ResultsExistError, write_run
@@ -168,6 +169,9 @@ def execute_run(task: RunTask) -> RunOutcome:
         message = f"{run_dir} exists but is not a complete run: move it away to redo the run"
         return RunOutcome(task.run_id, "failed", error=message, worker_pid=pid)
     except Exception as error:
+        interrupt = interrupt_behind(error)
+        if interrupt is not None:  # Ctrl-C or SIGTERM inside compiled code: an interrupt
+            raise interrupt from None
         line = " ".join(f"{type(error).__name__}: {error}".split())
         logger.debug("run %s failed", task.run_id, exc_info=True)
         return RunOutcome(
