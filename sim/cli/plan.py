@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from carreta.sim.cli.sweep import DaskLocalOption, SchedulerOption, WorkersOption
+
 __all__ = ["plan_command"]
 
 
@@ -31,17 +33,9 @@ def plan_command(
             file_okay=False,
         ),
     ],
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Local worker processes (1: in-process).")
-    ] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Run on this Dask scheduler (tcp://HOST:PORT)."),
-    ] = None,
-    dask_local: Annotated[
-        int | None,
-        typer.Option("--dask-local", min=1, help="Run on a local Dask cluster of N workers."),
-    ] = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
     grid_check: Annotated[
         bool,
         typer.Option(

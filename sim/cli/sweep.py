@@ -33,6 +33,18 @@ __all__ = ["sweep_command", "sweep_report_command"]
 
 MAX_ERRORS_SHOWN = 5
 
+# Where the runs of a sweep or a plan execute (see open_executor).
+WorkersOption = Annotated[
+    int, typer.Option("--workers", "-w", min=1, help="Local worker processes (1: in-process).")
+]
+SchedulerOption = Annotated[
+    str | None, typer.Option("--scheduler", help="Run on this Dask scheduler (tcp://HOST:PORT).")
+]
+DaskLocalOption = Annotated[
+    int | None,
+    typer.Option("--dask-local", min=1, help="Run on a local Dask cluster of N workers."),
+]
+
 
 def _print_plan(sweep: Sweep, out: Path | None) -> None:
     from carreta.sim.sweep.results import run_folder
@@ -177,17 +189,9 @@ def sweep_command(
             file_okay=False,
         ),
     ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Local worker processes (1: in-process).")
-    ] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Run on this Dask scheduler (tcp://HOST:PORT)."),
-    ] = None,
-    dask_local: Annotated[
-        int | None,
-        typer.Option("--dask-local", min=1, help="Run on a local Dask cluster of N workers."),
-    ] = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    dask_local: DaskLocalOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the runs (id, replicate, seed, parameters).")
     ] = False,

@@ -33,7 +33,6 @@ against its base scenario.
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, JsonValue, model_validator
@@ -41,6 +40,7 @@ from pydantic import AfterValidator, Field, JsonValue, model_validator
 from carreta.sim.errors import ScenarioError
 from carreta.sim.output.kpi_definitions import KPI_BY_NAME
 from carreta.sim.scenario.types import Number, ScenarioPath, Section, WholeNumber
+from carreta.sim.sweep.spec import safe_name
 
 __all__ = [
     "ALL_HUBS",
@@ -52,7 +52,6 @@ __all__ = [
     "Target",
 ]
 
-_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 ALL_HUBS = "hubs[*]."
 """Prefix of a decision path applied to every hub of the scenario (``hubs[*].chargers``)."""
@@ -67,14 +66,6 @@ class PlanError(ScenarioError):
     ``str(error)`` is one line ``"<plan file>: <field>: <problem>"``, like
     :class:`~carreta.sim.errors.ScenarioError` (of which it is a subclass).
     """
-
-
-def _safe_name(value: str) -> str:
-    if not re.match(_NAME_PATTERN, value):
-        raise ValueError(
-            "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit"
-        )
-    return value
 
 
 def _known_kpi(value: str) -> str:
@@ -246,7 +237,7 @@ def _finite(value: Any) -> Any:
 class PlanSpec(Section):
     """A plan: the cheapest configuration of a base scenario that meets a target."""
 
-    name: Annotated[str, AfterValidator(_safe_name)] | None = Field(
+    name: Annotated[str, AfterValidator(safe_name)] | None = Field(
         default=None, description="Short name of the plan; default: the plan file's name."
     )
     description: str = Field(default="", description="Free text describing the question.")

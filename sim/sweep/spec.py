@@ -77,7 +77,8 @@ class SweepError(ScenarioError):
     """
 
 
-def _safe_name(value: str) -> str:
+def safe_name(value: str) -> str:
+    """A sweep's or plan's name, used in folder names: checked against ``_NAME_PATTERN``."""
     if not re.match(_NAME_PATTERN, value):
         raise ValueError(
             "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit"
@@ -132,7 +133,7 @@ class SampleSpec(Section):
 class SweepSpec(Section):
     """A parameter sweep over a base scenario (see the module docstring)."""
 
-    name: Annotated[str, AfterValidator(_safe_name)] | None = Field(
+    name: Annotated[str, AfterValidator(safe_name)] | None = Field(
         default=None, description="Short name of the sweep; default: the sweep file's name."
     )
     description: str = Field(default="", description="Free text describing the sweep.")

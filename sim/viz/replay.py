@@ -58,7 +58,14 @@ from carreta.sim.scenario.sections import OSM_CREDIT
 from carreta.sim.viz.charts import STATE_COLOURS, STATE_LABELS
 from carreta.sim.viz.map_layers import MapContext, map_context, street_labels
 
-__all__ = ["QUANTUM_DEG", "build_payload", "embed_json", "render_html", "write_replay"]
+__all__ = [
+    "QUANTUM_DEG",
+    "build_payload",
+    "embed_json",
+    "render_html",
+    "write_new_page",
+    "write_replay",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -474,6 +481,17 @@ def write_replay(
     if target.exists():
         raise ResultsExistError(f"{target} already exists: files are never overwritten")
     page = render_html(build_payload(load_run(run_dir), graph=graph, context=context))
+    return write_new_page(target, page)
+
+
+def write_new_page(target: Path, page: str) -> Path:
+    """Write the HTML ``page`` to ``target`` atomically, never over an existing file.
+
+    Raises
+    ------
+    ResultsExistError
+        If ``target`` exists, or appeared while the page was written.
+    """
     try:
         write_text_atomic(target, page, overwrite=False)  # fails if target appeared meanwhile
     except FileExistsError as error:

@@ -39,13 +39,13 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from carreta.routing.files import write_text_atomic
 from carreta.sim.errors import ResultsExistError, RunDirError
 from carreta.sim.output.compare import HEADLINE_KPIS, change_text, compare_many, kpi_order
 from carreta.sim.output.kpi_definitions import GROUPS, KPI_BY_NAME, format_kpi
 from carreta.sim.output.rundir import Run, default_districts_file, load_run
 from carreta.sim.viz.maps import district_name_column, read_districts
 from carreta.sim.viz.plots import draw_run_maps
+from carreta.sim.viz.replay import write_new_page
 from carreta.sim.viz.report_charts import lead_times_svg, timeline_svg
 from carreta.sim.viz.report_data import (
     SUMMARY_COLUMNS,
@@ -467,11 +467,4 @@ def write_report(
     page = render_report(
         runs, folder=target.resolve().parent, graphs=graphs, districts_file=districts_file
     )
-    try:
-        write_text_atomic(target, page, overwrite=False)
-    except FileExistsError as error:
-        if error.filename != str(target):
-            raise
-        raise ResultsExistError(f"{target} already exists: files are never overwritten") from None
-    logger.info("wrote %s (%.0f kB)", target, target.stat().st_size / 1000.0)
-    return target
+    return write_new_page(target, page)
