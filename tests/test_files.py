@@ -193,3 +193,27 @@ def _current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_a_full_disk_names_what_the_user_asked_for_not_the_temporary(
+    tmp_path: Path, kind: str
+) -> None:
+    from carreta.sim.cli import describe_error
+
+    def full(where: Path) -> None:
+        inside = where / "legs.parquet" if kind == "folder" else where
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(inside))
+
+    target = tmp_path / ("run" if kind == "folder" else "replay.html")
+    with pytest.raises(OSError) as caught:
+        if kind == "folder":
+            create_dir_atomic(target, full)
+        else:
+            write_file_atomic(target, full)
+    assert ".tmp" in caught.value.filename and _names(tmp_path) == []
+    inside = "run/legs.parquet" if kind == "folder" else "replay.html"
+    assert describe_error(caught.value) == (
+        f"{target}: {os.strerror(errno.ENOSPC)} (while writing {inside}; nothing was written "
+        "there: free space or fix the folder and rerun)"
+    )

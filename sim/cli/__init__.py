@@ -25,6 +25,7 @@ import errno
 import logging
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Annotated, Final
 
 import typer
@@ -102,10 +103,34 @@ def _root(
         logging.getLogger().setLevel(level)
 
 
+def _published_name(filename: str) -> tuple[str, str] | None:
+    """``(target, inside)`` when ``filename`` lies in a temporary file or folder of
+    ``carreta.routing.files`` (``.NAME.RANDOM.tmp`` beside its target), else None."""
+    path = Path(filename)
+    for depth, part in enumerate(path.parts):
+        if part.startswith(".") and part.endswith(".tmp") and part.count(".") >= 3:
+            name = part[1 : -len(".tmp")].rsplit(".", 1)[0]
+            target = Path(*path.parts[:depth], name)
+            inside = Path(name, *path.parts[depth + 1 :])
+            return str(target), str(inside)
+    return None
+
+
 def describe_error(error: BaseException) -> str:
-    """Return a user error as one line of text (file name included for OS errors)."""
+    """Return a user error as one line of text (file name included for OS errors).
+
+    A failure while writing a temporary file or folder names the file or folder the user asked
+    for (the temporary one is already removed), not the temporary name.
+    """
     if isinstance(error, OSError) and error.filename is not None:
         text = f"{error.filename}: {error.strerror or error}"
+        published = _published_name(str(error.filename))
+        if published is not None:
+            target, inside = published
+            text = (
+                f"{target}: {error.strerror or error} (while writing {inside}; nothing was "
+                "written there: free space or fix the folder and rerun)"
+            )
     else:
         text = str(error) or type(error).__name__
     return " ".join(text.split())
