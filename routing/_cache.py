@@ -18,10 +18,10 @@ import os
 import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 import networkx as nx
-import osmnx as ox
 
 from carreta.routing.errors import NetworkError
 from carreta.routing.files import write_file_atomic
@@ -73,6 +73,11 @@ def default_cache_dir() -> Path:
     return base / "carreta"
 
 
+def _osmnx_version() -> str:
+    """OSMnx's version, read from its installed metadata (importing OSMnx takes a second)."""
+    return metadata.version("osmnx")
+
+
 def cache_key(*parts: object) -> str:
     """Return a short stable hash of ``parts`` (plus the cache format and OSMnx version).
 
@@ -86,7 +91,7 @@ def cache_key(*parts: object) -> str:
     str
         20 hexadecimal characters.
     """
-    payload = json.dumps([CACHE_FORMAT, ox.__version__, *parts], sort_keys=True, default=str)
+    payload = json.dumps([CACHE_FORMAT, _osmnx_version(), *parts], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
 
 
@@ -208,6 +213,8 @@ def osmnx_http_cache(folder: Path) -> Iterator[None]:
     folder
         Folder for OSMnx's JSON responses.
     """
+    import osmnx as ox  # only when downloading: importing OSMnx takes a second or more
+
     saved = (ox.settings.use_cache, ox.settings.cache_folder)
     ox.settings.use_cache = True
     ox.settings.cache_folder = str(folder)

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Final
 
 import networkx as nx
-import osmnx as ox
-from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
 from carreta.routing._cache import (
     cache_key,
@@ -99,6 +97,9 @@ def _looks_like_path(text: str) -> bool:
 
 def _parse_osm_xml(path: Path, *, simplify: bool) -> nx.MultiDiGraph:
     """Parse an OSM XML file with OSMnx, turning every failure into a one-line NetworkError."""
+    import osmnx as ox  # importing OSMnx takes a second or more: only when parsing
+    from osmnx._errors import InsufficientResponseError
+
     logger.info("parsing OSM XML %s (simplify=%s)", path, simplify)
     try:
         graph = ox.graph_from_xml(path, simplify=simplify, retain_all=True)
@@ -116,6 +117,8 @@ def _parse_osm_xml(path: Path, *, simplify: bool) -> nx.MultiDiGraph:
 
 
 def _load_graphml(path: Path) -> nx.MultiDiGraph:
+    import osmnx as ox
+
     try:
         graph = ox.load_graphml(path)
     except ET.ParseError as exc:
@@ -249,6 +252,9 @@ def _download(
         else:
             logger.info("loaded %s from cache %s", label, cached)
             return graph
+
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
     logger.info("downloading %s from OpenStreetMap (%s)", label, osm_filter)
     try:

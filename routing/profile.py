@@ -26,7 +26,6 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, get_args
 
 import networkx as nx
-import osmnx as ox
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -226,6 +225,8 @@ def _set_van_speeds(graph: nx.MultiDiGraph, *, source: str = "<graph>") -> nx.Mu
         Naming ``source`` and the OSM ways whose speed is still not a positive number (a
         ``maxspeed`` OSMnx cannot read and no fallback), instead of NaN weights further on.
     """
+    import osmnx as ox  # here, not at import: importing OSMnx takes a second or more
+
     try:
         graph = ox.add_edge_speeds(
             graph, hwy_speeds=dict(VAN_SPEEDS_KPH), fallback=VAN_FALLBACK_SPEED_KPH
@@ -334,6 +335,8 @@ def apply_profile(
         )
     _check_geographic(graph, name)
     _check_lengths(graph, name)
+
+    import osmnx as ox  # here, not at import: a cached graph never needs it
 
     work = graph.copy()
     work.graph.setdefault("crs", "epsg:4326")  # OSMnx functions expect it

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import networkx as nx
@@ -115,15 +115,20 @@ def edge_midpoints(graph: nx.MultiDiGraph) -> tuple[list[tuple[int, int, int]], 
     in degrees, which at Montpellier's latitude moves it by well under a metre on a street.
     """
     edges: list[tuple[int, int, int]] = []
-    points = np.empty((graph.number_of_edges(), 2))
-    for k, (u, v, key, geometry) in enumerate(graph.edges(keys=True, data="geometry")):
+    geometries: list[Any] = []
+    for u, v, key, geometry in graph.edges(keys=True, data="geometry"):
         edges.append((u, v, key))
-        if geometry is None:
-            a, b = graph.nodes[u], graph.nodes[v]
-            points[k] = ((a["x"] + b["x"]) / 2.0, (a["y"] + b["y"]) / 2.0)
-        else:
-            middle = geometry.interpolate(0.5, normalized=True)
-            points[k] = (middle.x, middle.y)
+        geometries.append(geometry)
+    points = np.empty((len(edges), 2))
+    shaped = np.array([g is not None for g in geometries], dtype=bool)
+    if shaped.any():  # one vectorised call for every edge with a geometry
+        lines = np.array([g for g in geometries if g is not None], dtype=object)
+        middles = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+        points[shaped, 0], points[shaped, 1] = shapely.get_x(middles), shapely.get_y(middles)
+    nodes = graph.nodes
+    for k in np.flatnonzero(~shaped).tolist():
+        a, b = nodes[edges[k][0]], nodes[edges[k][1]]
+        points[k] = ((a["x"] + b["x"]) / 2.0, (a["y"] + b["y"]) / 2.0)
     return edges, points
 
 
@@ -145,8 +150,8 @@ def tag_zones(graph: nx.MultiDiGraph, zones: Iterable[Zone]) -> dict[str, int]:
         inside = shapely.contains_xy(zone.polygon, points[:, 0], points[:, 1])
         label[inside] = z
     counts = dict.fromkeys((zone.name for zone in zone_list), 0)
-    for (u, v, key), z in zip(edges, label.tolist(), strict=True):
-        data = graph.edges[u, v, key]
+    # The edges in the order edge_midpoints listed them (networkx iterates in insertion order).
+    for (_, _, data), z in zip(graph.edges(data=True), label.tolist(), strict=True):
         if z < 0:
             data.pop(ZONE_ATTRIBUTE, None)
         else:

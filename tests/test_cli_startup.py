@@ -67,5 +67,14 @@ def test_version_and_validate_load_no_heavy_library(args: list[str]) -> None:
 
 
 def test_the_routing_layer_still_loads_on_first_use() -> None:
-    assert "osmnx" in heavy_modules_after("from carreta.routing import load_graph")
+    loaded = heavy_modules_after("from carreta.routing import load_graph")
+    # OSMnx (a second or more with scikit-learn) only once a file is parsed or a place fetched:
+    # a cached network never needs it.
+    assert "networkx" in loaded and "osmnx" not in loaded
+    parse = (
+        "from carreta.routing.network import _load_graphml\n"
+        "try:\n    _load_graphml(__import__('pathlib').Path('/nonexistent.graphml'))\n"
+        "except Exception:\n    pass"
+    )
+    assert "osmnx" in heavy_modules_after(parse)
     assert {"numpy", "scipy"} <= set(heavy_modules_after("from carreta.routing import Router"))

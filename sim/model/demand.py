@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -78,9 +79,13 @@ def _points_in_circle(
 
 
 def door_sampler(
-    destinations: Destinations, node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray]
+    destinations: Destinations,
+    node_lonlat: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    cache_dir: Path | None = None,
 ) -> Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]:
-    """A function drawing ``count`` door points (lons, lats) for the destination model."""
+    """A function drawing ``count`` door points (lons, lats) for the destination model
+    (``cache_dir``: where address points are cached, as the network's ``cache_dir``)."""
     node_ids, node_lons, node_lats = node_lonlat
     if destinations.kind == "nodes":
 
@@ -101,7 +106,7 @@ def door_sampler(
             return _points_in_circle(destinations, count, rng)
 
     elif destinations.kind == "addresses":
-        return address_sampler(destinations)
+        return address_sampler(destinations, cache_dir=cache_dir)
     else:
         assert destinations.points_csv is not None
         lons, lats, weights = read_points_file(destinations.points_csv)
@@ -132,7 +137,7 @@ def generate_orders(
     window = _window_s(scenario)
     created = arrival_times_s(demand, window, rng=rng)
     count = created.shape[0]
-    draw = door_sampler(demand.destinations, node_lonlat)
+    draw = door_sampler(demand.destinations, node_lonlat, cache_dir=scenario.network.cache_dir)
     lons, lats = draw(count, rng)
     snapped = snapper.snap(lons, lats)
     limit = demand.destinations.max_snap_distance_m

@@ -152,7 +152,7 @@ def _check_doors(scenario: Scenario, world: World, *, label: str) -> str:
         rows = read_orders_file(scenario.demand.orders_csv)
         lons, lats, field = rows.lon, rows.lat, "demand.orders_csv"
     else:
-        draw = door_sampler(destinations, world.node_lonlat)
+        draw = door_sampler(destinations, world.node_lonlat, cache_dir=scenario.network.cache_dir)
         lons, lats = draw(_SAMPLE_DOORS, np.random.default_rng(0))
         field = "demand.destinations"
     if lons.shape[0] == 0:

@@ -90,11 +90,12 @@ def load_van_network(scenario: Scenario) -> VanNetwork:
 
 
 def prepare_graph(
-    scenario: Scenario, graph: nx.MultiDiGraph, *, label: str
+    scenario: Scenario, graph: nx.MultiDiGraph, *, label: str, owned: bool = False
 ) -> tuple[nx.MultiDiGraph, float | None]:
     """Tag the scenario's pedestrian zones on a copy of ``graph``; return it and the zone speed.
 
-    Returns ``graph`` itself and ``None`` when the scenario has no zones.
+    Returns ``graph`` itself and ``None`` when the scenario has no zones. ``owned``: the caller
+    has just loaded ``graph`` and shares it with nobody, so it is tagged in place (no copy).
 
     Raises
     ------
@@ -109,7 +110,7 @@ def prepare_graph(
     except NetworkError as exc:
         field = "names" if "no zone named" in str(exc) else "file"
         raise ScenarioError(label, f"streets.zones.{field}", str(exc)) from None
-    tagged = graph.copy()
+    tagged = graph if owned else graph.copy()
     tag_zones(tagged, polygons)
     return tagged, zones.speed_cap_kph
 
@@ -187,6 +188,7 @@ def build_world(
     ScenarioError
         If a hub lies farther than 500 m from every street node.
     """
+    owned = graph is None
     if graph is None:
         graph = load_graph(
             network_source(scenario.network),
@@ -195,7 +197,7 @@ def build_world(
             robot_speed_kph=scenario.fleet.robots[0].speed_kph,
             cache_dir=scenario.network.cache_dir,
         )
-    graph, zone_speed_kph = prepare_graph(scenario, graph, label=label)
+    graph, zone_speed_kph = prepare_graph(scenario, graph, label=label, owned=owned)
     snapper = Snapper(graph)
     lons = np.array([hub.lon for hub in scenario.hubs])
     lats = np.array([hub.lat for hub in scenario.hubs])

@@ -93,7 +93,9 @@ def demand_sample(scenario: Scenario, world: World, *, count: int, seed: int) ->
     orders of its orders file), snapped to the street network and counted per node."""
     demand = scenario.demand
     if demand.generates_orders:
-        draw = door_sampler(demand.destinations, world.node_lonlat)
+        draw = door_sampler(
+            demand.destinations, world.node_lonlat, cache_dir=scenario.network.cache_dir
+        )
         lons, lats = draw(count, siting_rng(seed))
         snapped = world.snapper.snap(lons, lats)
         keep = snapped.distance_m <= demand.destinations.max_snap_distance_m
