@@ -156,3 +156,33 @@ def test_vans_may_enter_the_zones_only_during_access_hours(carreta_cache_dir: Pa
         env.run(until=hour * 3600.0)
         seen[hour] = uses_zone()
     assert seen == {5.5: False, 8.0: True, 12.0: False}
+
+
+def test_address_points_are_cached_and_a_damaged_cache_is_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from carreta.sim.model.addresses import address_points
+    from carreta.sim.scenario.demand import Destinations
+
+    destinations = Destinations(
+        kind="addresses",
+        addresses_file=MONTPELLIER / "VilleMTP_MTP_PointAdresse.zip",
+        area_file=ZONES,
+        area_names=["MOLIERE"],
+    )
+    lons, lats = address_points(destinations, cache_dir=tmp_path)
+    assert lons.shape == lats.shape and lons.shape[0] > 100
+    [cached] = tmp_path.glob("addresses-*.npz")
+    again = address_points(destinations, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again[0], lons)
+    np.testing.assert_array_equal(again[1], lats)
+    cached.write_bytes(cached.read_bytes()[:100])  # a damaged cache file
+    with caplog.at_level("WARNING"):
+        rebuilt = address_points(destinations, cache_dir=tmp_path)
+    assert "rebuilding cache file" in caplog.text
+    np.testing.assert_array_equal(rebuilt[0], lons)
+    # Another area is another cache entry, not the first one's points.
+    other = destinations.model_copy(update={"area_names": ["COMEDIE"]})
+    comedie = address_points(other, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("addresses-*.npz"))) == 2
+    assert comedie[0].shape != lons.shape or not np.array_equal(comedie[0], lons)
