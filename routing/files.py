@@ -20,7 +20,8 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["create_dir_atomic", "write_bytes_atomic", "write_file_atomic", "write_text_atomic"]
@@ -117,7 +118,8 @@ def write_file_atomic(
     os.close(handle)
     temporary = Path(temporary_name)
     try:
-        write(temporary)
+        with _naming(path):
+            write(temporary)
         os.chmod(temporary, 0o666 & ~_umask())
         if fsync:
             _fsync_path(temporary)
@@ -127,6 +129,19 @@ def write_file_atomic(
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+@contextmanager
+def _naming(target: Path) -> Iterator[None]:
+    """Give an OS error that names no file (a full disk seen by a library such as pyarrow,
+    ``"[Errno 28] Error writing bytes to file"``) the ``target`` being written, so the user
+    learns where; errors that name a file pass unchanged."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, os.strerror(error.errno), str(target)) from error
 
 
 def write_bytes_atomic(
@@ -221,7 +236,8 @@ def create_dir_atomic(
         tempfile.mkdtemp(prefix=f".{target.name}.", suffix=_TEMPORARY_SUFFIX, dir=target.parent)
     )
     try:
-        fill(temporary)
+        with _naming(target):
+            fill(temporary)
         os.chmod(temporary, 0o777 & ~_umask())
         if os.path.lexists(target):
             raise _exists_error(target)

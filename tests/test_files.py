@@ -217,3 +217,15 @@ def test_a_full_disk_names_what_the_user_asked_for_not_the_temporary(
         f"{target}: {os.strerror(errno.ENOSPC)} (while writing {inside}; nothing was written "
         "there: free space or fix the folder and rerun)"
     )
+
+
+def test_an_os_error_naming_no_file_is_given_the_target(tmp_path: Path) -> None:
+    """pyarrow reports a full disk as OSError(28) without a file name: the target is named."""
+
+    def full(folder: Path) -> None:
+        raise OSError(errno.ENOSPC, "Error writing bytes to file")
+
+    with pytest.raises(OSError) as caught:
+        create_dir_atomic(tmp_path / "run", full)
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.filename == str(tmp_path / "run") and _names(tmp_path) == []
