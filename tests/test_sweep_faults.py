@@ -10,6 +10,7 @@ extract.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -367,3 +368,35 @@ def test_a_cluster_that_loses_all_its_workers_says_so_and_goes_on_when_one_joins
     ]
     table = pd.read_parquet(out / "runs.parquet")
     assert len(table) == RUNS and (table["status"] == "completed").all()
+
+
+# --- a full disk ----------------------------------------------------------------------------------
+
+
+def test_a_full_disk_stops_the_sweep_in_one_line_and_keeps_the_finished_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ENOSPC while a run's folder is written: every later run would fail alike, so the sweep
+    stops at once (exit 2, one line naming the folder and the runs kept); freed, it resumes."""
+    from carreta.sim.sweep import worker
+
+    sweep_file = write_sweep(tmp_path)
+    out = tmp_path / "out"
+    written = {"runs": 0}
+    real = worker._simulate_into
+
+    def disk_fills_after_three(task: RunTask, run_dir: Path) -> None:
+        if written["runs"] >= 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir / "legs.parquet"))
+        real(task, run_dir)
+        written["runs"] += 1
+
+    monkeypatch.setattr(worker, "_simulate_into", disk_fills_after_three)
+    assert cli("sweep", sweep_file, "--out", out, "--no-progress") == 2
+    line = error_line(capsys.readouterr().err)
+    assert f"{os.strerror(errno.ENOSPC)}: 3 of {RUNS} runs complete and kept; free space" in line
+    assert str(out / "runs") in line
+    table = pd.read_parquet(out / "runs.parquet")
+    assert (table["status"] == "completed").sum() == 3 and (table["status"] == "failed").sum() == 1
+    monkeypatch.undo()
+    resume(out, sweep_file, 3, capsys)

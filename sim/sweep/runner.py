@@ -201,6 +201,16 @@ def _run_locked(
                 logger.info("run %s failed: %s", outcome.run_id, outcome.error)
                 if outcome.detail:
                     logger.debug("run %s traceback:\n%s", outcome.run_id, outcome.detail)
+                if outcome.storage_error is not None:  # every next run would fail alike
+                    status = "aborted"
+                    kept = table.counts()["completed"]
+                    raise SweepAbortedError(
+                        f"{outcome.storage_error}: {kept} of {len(sweep.runs)} runs complete "
+                        "and kept; free space (or fix the folder) and rerun the same command "
+                        "to resume",
+                        completed=kept,
+                        total=len(sweep.runs),
+                    )
             if on_progress is not None:
                 on_progress(outcome, table.counts())
             if time.monotonic() - last_write >= TABLE_INTERVAL_S:
@@ -226,7 +236,13 @@ def _run_locked(
         ) from error
     finally:
         session["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        save(status)
+        try:
+            save(status)
+        except OSError as error:
+            if status not in ("aborted", "interrupted"):
+                raise
+            # Already stopping (a full disk, Ctrl-C): the run folders stay the record.
+            logger.warning("could not update the runs table and manifest: %s", error)
     counts = table.counts()
     return SweepSummary(
         out_dir=out_dir,

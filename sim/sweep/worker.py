@@ -9,6 +9,7 @@ which runs the same process did before.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -33,6 +34,10 @@ from carreta.sim.sweep.spec import canonical_json
 __all__ = ["RunOutcome", "RunTask", "execute_run", "is_complete_run", "worker_graph"]
 
 logger = logging.getLogger(__name__)
+
+#: Errors writing a run folder that every later run would meet too (full disk, read-only
+#: folder, quota): the sweep stops on the first.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
 
 GRAPH_CACHE_SIZE = 2
 """Street graphs kept per worker process (one per distinct network of the sweep)."""
@@ -85,6 +90,10 @@ class RunOutcome:
         The traceback of a failed run (for logs), else ``None``.
     worker_pid
         Process id of the worker that ran it (0 if it never reached a worker).
+    storage_error
+        For a run that failed because its folder could not be written (a full disk, a
+        read-only folder, a quota): ``"<path>: <reason>"``. Every later run would fail the
+        same way, so the sweep stops on it; else ``None``.
     """
 
     run_id: str
@@ -92,6 +101,7 @@ class RunOutcome:
     error: str | None = None
     detail: str | None = None
     worker_pid: int = 0
+    storage_error: str | None = None
 
 
 def is_complete_run(run_dir: Path) -> bool:
@@ -174,8 +184,12 @@ def execute_run(task: RunTask) -> RunOutcome:
             raise interrupt from None
         line = " ".join(f"{type(error).__name__}: {error}".split())
         logger.debug("run %s failed", task.run_id, exc_info=True)
+        storage = None
+        if isinstance(error, OSError) and error.errno in STORAGE_ERRNOS:
+            storage = f"{error.filename or run_dir}: {os.strerror(error.errno or 0)}"
         return RunOutcome(
-            task.run_id, "failed", error=line, detail=traceback.format_exc(), worker_pid=pid
-        )
+            task.run_id, "failed", error=line, detail=traceback.format_exc(), worker_pid=pid,
+            storage_error=storage,
+        )  # fmt: skip
     logger.info("run %s done in %.1f s (pid %d)", task.run_id, time.perf_counter() - started, pid)
     return RunOutcome(task.run_id, "completed", worker_pid=pid)
