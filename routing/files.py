@@ -19,10 +19,14 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 __all__ = ["create_dir_atomic", "write_bytes_atomic", "write_file_atomic", "write_text_atomic"]
 
@@ -118,17 +122,53 @@ def write_file_atomic(
     os.close(handle)
     temporary = Path(temporary_name)
     try:
-        with _naming(path):
-            write(temporary)
-        os.chmod(temporary, 0o666 & ~_umask())
-        if fsync:
-            _fsync_path(temporary)
-        _publish_file(temporary, path, overwrite=overwrite)
-        if fsync:
-            _fsync_path(path.parent, directory=True)
+        with _interrupts_deferred():
+            with _naming(path):
+                write(temporary)
+            os.chmod(temporary, 0o666 & ~_umask())
+            if fsync:
+                _fsync_path(temporary)
+            _publish_file(temporary, path, overwrite=overwrite)
+            if fsync:
+                _fsync_path(path.parent, directory=True)
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM wait: on leaving it, the first that came is handed
+    to the handler that was in place (Ctrl-C's KeyboardInterrupt, the command line's SIGTERM
+    handler, or the default action).
+
+    A file write is short, and a signal in its middle can leave a library's writer half-closed
+    (pyarrow then prints "Exception ignored in ParquetWriter.__del__" at exit). Only the main
+    thread can set handlers; elsewhere the block changes nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, FrameType | None]] = []
+
+    def hold(number: int, frame: FrameType | None) -> None:
+        pending.append((number, frame))
+
+    previous: dict[int, Any] = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, hold)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():  # None: set outside Python, use the default
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        if pending:
+            number, frame = pending[0]
+            handler = previous[number]
+            if callable(handler):
+                handler(number, frame)  # raises KeyboardInterrupt (or the CLI's Terminated)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(number)  # the default action, now that it is back
 
 
 @contextmanager

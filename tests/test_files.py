@@ -229,3 +229,22 @@ def test_an_os_error_naming_no_file_is_given_the_target(tmp_path: Path) -> None:
         create_dir_atomic(tmp_path / "run", full)
     assert caught.value.errno == errno.ENOSPC
     assert caught.value.filename == str(tmp_path / "run") and _names(tmp_path) == []
+
+
+def test_ctrl_c_during_a_file_write_waits_until_the_file_is_whole(tmp_path: Path) -> None:
+    """A signal in the middle of a write is handled once the file is in place: no half-closed
+    writer, and the interrupt still comes."""
+    import signal
+
+    target = tmp_path / "runs.parquet"
+
+    def interrupted_write(temporary: Path) -> None:
+        temporary.write_bytes(b"first half, ")
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C now: held until the write is done
+        with temporary.open("ab") as stream:
+            stream.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        write_file_atomic(target, interrupted_write)
+    assert target.read_bytes() == b"first half, second half" and _names(tmp_path) == [target.name]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

@@ -193,9 +193,19 @@ def _run_locked(
     if on_start is not None:
         on_start(len(sweep.runs), skipped)
     status = "interrupted"
+    attempted = {task.run_id for task in tasks}
+
+    def reconcile() -> None:
+        """Runs whose folder is complete though their outcome never came back (a worker that
+        published its folder as the sweep stopped) are complete: count them as kept."""
+        for run in sweep.runs:
+            if run.run_id in attempted:
+                table.is_complete(run)
+
+    outcomes = executor.run(tasks)
     try:
         last_write = time.monotonic()
-        for outcome in executor.run(tasks):
+        for outcome in outcomes:
             table.record(outcome)
             if outcome.status == "failed":
                 logger.info("run %s failed: %s", outcome.run_id, outcome.error)
@@ -221,12 +231,7 @@ def _run_locked(
         remove_leftovers(out_dir)  # of runs retried after their worker was lost
     except ExecutorLostError as error:
         status = "aborted"
-        # Runs finished whose outcome never came back (a Dask worker wrote the folder before
-        # the scheduler went away) are complete on disk: count them as kept.
-        attempted = {task.run_id for task in tasks}
-        for run in sweep.runs:
-            if run.run_id in attempted:
-                table.is_complete(run)
+        reconcile()  # e.g. a Dask worker wrote a folder before the scheduler went away
         kept = table.counts()["completed"]
         raise SweepAbortedError(
             f"{error}: {kept} of {len(sweep.runs)} runs complete and kept; "
@@ -235,6 +240,13 @@ def _run_locked(
             total=len(sweep.runs),
         ) from error
     finally:
+        if status in ("interrupted", "aborted"):
+            # Stop the runs under way first (a pool terminates its workers), then count what
+            # they left complete, so the table agrees with the folders kept.
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()
+            reconcile()
         session["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         try:
             save(status)
