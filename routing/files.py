@@ -154,21 +154,21 @@ def _interrupts_deferred() -> Iterator[None]:
     def hold(number: int, frame: FrameType | None) -> None:
         pending.append((number, frame))
 
-    previous: dict[int, Any] = {}
-    for number in (signal.SIGINT, signal.SIGTERM):
-        previous[number] = signal.signal(number, hold)
+    previous: dict[int, Any] = {
+        number: signal.signal(number, hold) for number in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        for number, handler in previous.items():  # None: set outside Python, use the default
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for held, handler in previous.items():  # None: set outside Python, use the default
+            signal.signal(held, signal.SIG_DFL if handler is None else handler)
         if pending:
-            number, frame = pending[0]
-            handler = previous[number]
+            first, frame = pending[0]
+            handler = previous[first]
             if callable(handler):
-                handler(number, frame)  # raises KeyboardInterrupt (or the CLI's Terminated)
+                handler(first, frame)  # raises KeyboardInterrupt (or the CLI's Terminated)
             elif handler == signal.SIG_DFL:
-                signal.raise_signal(number)  # the default action, now that it is back
+                signal.raise_signal(first)  # the default action, now that it is back
 
 
 @contextmanager
