@@ -57,6 +57,51 @@ def remote(base: Scenario, world: World, operators: int, **more: object) -> Simu
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["escort", "none"])
+def test_quiet_tours_are_the_same_day_as_the_general_path(
+    tiny: Scenario, world: World, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Tours nothing can interrupt, carried out at once (one SimPy event a tour; the last one
+    step by step as it runs into the end of the run) or by the general path (one event a leg,
+    a stop and a help): the same orders, robots, legs and events. One robot, so that both draw
+    the help stops from the stream in the same order."""
+    from carreta.sim.model.robot import Robot
+
+    overrides: dict[str, object] = {
+        "fleet.robots[0].count": 1,
+        "demand.orders_per_day": 40,
+        "dispatch.max_stops_per_tour": 2,
+    }
+    if mode == "escort":
+        overrides |= {
+            REMOTE: "escort",
+            "operations.supervision.interventions_per_km": 3.0,
+            "operations.supervision.intervention_mean_s": 60.0,
+        }
+    day = tiny.with_overrides(overrides)
+    quiet = simulate(day, world=world)
+    monkeypatch.setattr(Robot, "at_once", False)
+    general = simulate(day, world=world)
+    assert quiet.sim_events < general.sim_events
+    (robot,) = quiet.robots
+    assert 3 <= robot.quiet_tours < robot.stats.tours  # the last tour runs into the end
+    assert general.robots[0].quiet_tours == 0
+    if mode == "escort":
+        assert robot.stats.interventions + robot.stats.takeovers >= 3
+    for table in (orders_table, robots_table, events_table):
+        pd.testing.assert_frame_equal(table(quiet), table(general))
+    assert len(quiet.legs) == len(general.legs)
+    for mine, theirs in zip(quiet.legs, general.legs, strict=True):
+        np.testing.assert_equal(  # NaN cut_s equals NaN
+            (mine.robot_id, mine.kind, mine.depart_s, mine.length_m, mine.cut_s),
+            (theirs.robot_id, theirs.kind, theirs.depart_s, theirs.length_m, theirs.cut_s),
+        )
+        np.testing.assert_array_equal(mine.nodes, theirs.nodes)
+        np.testing.assert_array_equal(mine.cum_time_s, theirs.cum_time_s)
+    assert json_kpis(quiet) == json_kpis(general)
+
+
+@pytest.mark.slow
 def test_ample_operators_and_no_help_needed_change_nothing(tiny: Scenario, world: World) -> None:
     plain = simulate(tiny, world=world)
     supervised = run(

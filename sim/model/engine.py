@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -297,6 +298,7 @@ def simulate(
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())
     for robot in robots:
+        robot.run_end_s = end_s  # quiet tours that end before it are carried out at once
         robot.start()
     if progress is not None:
         env.process(_progress_monitor(env, start_s, end_s, progress))
@@ -308,6 +310,10 @@ def simulate(
         progress(end_s - start_s, end_s - start_s)
     for robot in robots:
         robot.close()
+    # Quiet tours book their steps ahead of the clock (sim/model/robot.py): put the log and the
+    # legs back in time order (stable: the order of each robot's own rows is kept).
+    log.rows.sort(key=itemgetter(0))
+    legs.sort(key=attrgetter("depart_s"))
     result = SimulationResult(
         scenario=scenario,
         seed=seed,

@@ -41,6 +41,27 @@ class FleetOperations:
         self.supervision = supervision
         self.breakdowns = breakdowns
 
+    @property
+    def quiet(self) -> bool:
+        """Whether a tour, once started, is acted on by nobody but the robot's own escort: no
+        breakdowns, and help (if any) from the escort walking with it (see
+        :mod:`carreta.sim.model.robot`)."""
+        return self.breakdowns is None and (self.supervision is None or self.supervision.escort)
+
+    def draw_help(self, cum_length_m: np.ndarray) -> list[HelpRequest]:
+        """The help a robot will need along a leg (none without supervision)."""
+        return [] if self.supervision is None else self.supervision.draw(cum_length_m)
+
+    def help_begins(self, robot: Robot, request: HelpRequest, *, node: int, now: float) -> None:
+        """The escort starts helping ``robot`` (a quiet tour's leg)."""
+        assert self.supervision is not None
+        self.supervision.help_begins(robot, request, node=node, now=now)
+
+    def help_ends(self, robot: Robot, request: HelpRequest, *, now: float) -> None:
+        """The escort's help is over (a quiet tour's leg)."""
+        assert self.supervision is not None
+        self.supervision.help_ends(robot, request, now=now)
+
     # -- a tour --------------------------------------------------------------------------------
     def tour(
         self, robot: Robot, tour: Tour, body: Generator[simpy.Event, Any, None]

@@ -7,6 +7,7 @@ time is in seconds since midnight of the simulated day (``*_s``).
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,29 @@ def vertex_steps(route_nodes: np.ndarray, leg_nodes: np.ndarray) -> np.ndarray:
         return np.arange(route_nodes.shape[0])
     moved = leg_nodes[1:] != leg_nodes[:-1]
     return np.concatenate(([0], np.cumsum(moved)))
+
+
+def insert_pauses(
+    nodes: np.ndarray, cum_time_s: np.ndarray, pauses: Sequence[tuple[int, float]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A leg's vertices and times with a stop of ``seconds`` at each ``(vertex, seconds)``.
+
+    The vertex is repeated (arrival, then departure) and every later time shifted; several
+    pauses at one vertex make one stop of their total length. Positions along the leg are then
+    interpolated from the times as before, with the robot standing still during each stop.
+    """
+    if not pauses:
+        return nodes, cum_time_s
+    extra = np.zeros(nodes.shape[0])
+    for vertex, seconds in pauses:
+        extra[vertex] += seconds
+    stops = np.flatnonzero(extra > 0)
+    repeat = np.ones(nodes.shape[0], dtype=np.int64)
+    repeat[stops] = 2
+    arrive = cum_time_s + (np.cumsum(extra) - extra)
+    times = np.repeat(arrive, repeat)
+    times[np.cumsum(repeat) - 1] = arrive + extra  # the last copy is the departure
+    return np.repeat(nodes, repeat), times
 
 
 EVENT_COLUMNS = ("time_s", "robot_id", "kind", "order_id", "node", "value")

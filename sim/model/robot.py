@@ -4,6 +4,16 @@ A robot's process waits at its hub for a command from the dispatcher (a :class:`
 :class:`ChargeRequest`), then loads, drives one SimPy timeout per leg, serves each stop, comes
 back and, when its battery is low, queues for one of the hub's chargers.
 
+A *quiet* tour is one nothing outside the robot can change once it has started: no street
+rules (closures, crossings), no breakdowns, help (if any) given on the spot by the robot's
+escort. Its whole course is known at departure, so when it ends before the run does it is
+carried out at once: every change (states, legs, energy, deliveries, log rows) is booked at its
+own simulated time, and the robot's process wakes once, at the tour's end, instead of twice a
+stop. The steps are the same generator (:meth:`Robot._quiet_steps`) in both ways of running it,
+and the help along every leg is drawn at departure in both, so a run is the same whichever way
+a tour went; only the order in which the event log's rows were appended differs, and the
+engine sorts them by time at the end of the run.
+
 A robot gets everything it uses when it is built: whom to tell that it is idle
 (:class:`IdleListener`, the dispatcher), its leg planner (:class:`LegPlanning`, street rules)
 and its operations (:class:`TourOperations`, supervision and breakdowns), each a small
@@ -13,14 +23,16 @@ and its operations (:class:`TourOperations`, supervision and breakdowns), each a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator
+import math
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import simpy
 
 from carreta.routing.router import Route, Router
+from carreta.sim.model.clock import delay_until
 from carreta.sim.model.energy import (
     can_afford,
     charge_time_s,
@@ -35,6 +47,7 @@ from carreta.sim.model.records import (
     OrderState,
     PlannedLeg,
     Tour,
+    insert_pauses,
     vertex_steps,
 )
 from carreta.sim.model.vehicles import (
@@ -76,13 +89,28 @@ class LegPlanning(Protocol):
 
 
 class TourOperations(Protocol):
-    """Supervision and breakdowns around a robot's tours and legs."""
+    """Supervision and breakdowns around a robot's tours and legs.
+
+    ``quiet``: whether nothing but the robot's own escort acts on a tour once it has left
+    (no breakdowns, no help from a shared pool of operators); its tours are then carried out
+    by :meth:`Robot._quiet_steps` with the help drawn by :meth:`draw_help` and booked by
+    :meth:`help_begins` and :meth:`help_ends`.
+    """
+
+    @property
+    def quiet(self) -> bool: ...
 
     def tour(
         self, robot: Robot, tour: Tour, body: Generator[simpy.Event, Any, None]
     ) -> Generator[simpy.Event, Any, None]: ...
 
     def drive(self, robot: Robot, route: Route, leg: Leg) -> Generator[simpy.Event, Any, None]: ...
+
+    def draw_help(self, cum_length_m: np.ndarray) -> Sequence[Any]: ...
+
+    def help_begins(self, robot: Robot, request: Any, *, node: int, now: float) -> None: ...
+
+    def help_ends(self, robot: Robot, request: Any, *, now: float) -> None: ...
 
 
 @dataclass
@@ -114,6 +142,10 @@ class Robot:
     _inbox: simpy.Event = field(init=False)  # succeeds with the next command
     _state_since: float = field(init=False)
     _on_leg: tuple[Route, Leg, float] | None = field(init=False, default=None)  # + min battery
+    run_end_s: float = field(init=False, default=-math.inf)  # set by the engine; -inf: unknown
+    _clock: float = field(init=False, default=0.0)  # the time of a quiet tour's current step
+    quiet_tours: int = field(init=False, default=0)  # tours carried out at once
+    at_once: ClassVar[bool] = True  # False: every tour by the general path (tests compare)
 
     def __post_init__(self) -> None:
         self._inbox = self.env.event()
@@ -127,8 +159,8 @@ class Robot:
         return self.process
 
     # -- state accounting -------------------------------------------------------------------
-    def _set_state(self, state: RobotState, *, log: bool = True) -> None:
-        now = self.env.now
+    def _set_state(self, state: RobotState, *, log: bool = True, now: float | None = None) -> None:
+        now = self.env.now if now is None else now
         clock = _STATE_CLOCKS.get(self.state, "busy_s")
         setattr(self.stats, clock, getattr(self.stats, clock) + now - self._state_since)
         self.state = state
@@ -172,10 +204,10 @@ class Robot:
         self.command = command
         self._inbox.succeed(command)
 
-    def set_state(self, state: RobotState) -> None:
-        """Enter ``state`` (logged as ``state:<name>``); used by
+    def set_state(self, state: RobotState, *, now: float | None = None) -> None:
+        """Enter ``state`` (logged as ``state:<name>``) now or at simulated time ``now``; used by
         :mod:`carreta.sim.model.operations`."""
-        self._set_state(state)
+        self._set_state(state, now=now)
 
     # -- planning helpers (no SimPy) --------------------------------------------------------
     def tour_routes(self, orders: list[Order]) -> list[Route]:
@@ -231,6 +263,10 @@ class Robot:
                 yield from self.operations.tour(self, command, self._do_tour(command))
 
     def _do_tour(self, tour: Tour) -> Generator[simpy.Event, Any, None]:
+        quiet = self.operations is None or self.operations.quiet
+        if self.at_once and self.streets is None and quiet:
+            yield from self._quiet_tour(tour)
+            return
         env = self.env
         self.tour = tour
         self.stats.tours += 1
@@ -264,24 +300,13 @@ class Robot:
         With street rules the leg is planned again at its start (closures, crossing waits);
         returns the route driven.
         """
-        env, stats = self.env, self.stats
+        env = self.env
         self._set_state(RobotState.DRIVING)
         nodes, cum_time_s, drive_s = route.nodes, route.cum_time_s, route.duration_s
         if self.streets is not None:
             route, nodes, cum_time_s = yield from self._plan_leg(route)
             drive_s = float(cum_time_s[-1])  # with the waits at crossings
-        length_m = route.length_m
-        energy = drive_energy_wh(length_m, self.spec.battery.consumption_wh_per_km)
-        self.battery_wh -= energy
-        stats.drive_energy_wh += energy
-        stats.distance_m += length_m
-        min_battery_wh = stats.min_battery_wh
-        stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
-        now = env.now
-        leg = Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m)
-        self.legs.append(leg)
-        self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
-        self._on_leg = (route, leg, min_battery_wh)
+        leg = self._depart(route, kind, nodes, cum_time_s, env.now)
         try:
             if self.operations is None:
                 yield env.timeout(drive_s)
@@ -291,6 +316,118 @@ class Robot:
             self._on_leg = None
         self.log.add(env.now, "arrive", robot_id=self.robot_id, node=route.destination)
         return route
+
+    def _depart(
+        self, route: Route, kind: str, nodes: np.ndarray, cum_time_s: np.ndarray, now: float
+    ) -> Leg:
+        """Start a leg at ``now``: book its distance and energy, record it, log the departure."""
+        stats = self.stats
+        length_m = route.length_m
+        energy = drive_energy_wh(length_m, self.spec.battery.consumption_wh_per_km)
+        self.battery_wh -= energy
+        stats.drive_energy_wh += energy
+        stats.distance_m += length_m
+        min_battery_wh = stats.min_battery_wh
+        stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
+        leg = Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m)
+        self.legs.append(leg)
+        self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
+        self._on_leg = (route, leg, min_battery_wh)
+        return leg
+
+    # -- quiet tours (see the module docstring) ---------------------------------------------
+    def _quiet_tour(self, tour: Tour) -> Generator[simpy.Event, Any, None]:
+        """Carry out a quiet tour: at once if it ends before the run, else step by step."""
+        env = self.env
+        routes = tour.routes or self.tour_routes(tour.orders)
+        operations = self.operations
+        helps = [operations.draw_help(route.cum_length_m) for route in routes] if operations else []
+        stops_s = [self.stop_time_s(order) for order in tour.orders]
+        # An upper bound of the tour's end (every term >= 0), with a margin for rounding.
+        length_s = self.hub.loading_time_per_parcel_s * len(tour.orders) + sum(stops_s)
+        length_s += sum(route.duration_s for route in routes)
+        length_s += sum(request.duration_s for requests in helps for request in requests)
+        self._clock = env.now
+        steps = self._quiet_steps(tour, routes, helps, stops_s)
+        if env.now + length_s * (1.0 + 1e-9) + 1.0 < self.run_end_s:
+            for delay in steps:  # every step booked at its own time, now
+                self._clock += delay
+            self.quiet_tours += 1
+            self.tour = tour
+            yield env.timeout(delay_until(env.now, self._clock))
+            self.tour = None
+        else:  # the run may end during the tour: one SimPy timeout per step
+            for delay in steps:
+                yield env.timeout(delay)
+                self._clock = env.now
+
+    def _quiet_steps(
+        self,
+        tour: Tour,
+        routes: list[Route],
+        helps: list[Sequence[Any]],
+        stops_s: list[float],
+    ) -> Iterator[float]:
+        """The steps of a quiet tour, done at ``self._clock``; yields the delay to the next.
+
+        The same bookings, in the same order and at the same times, as :meth:`_do_tour` with
+        :meth:`_drive` and the escort's help of :mod:`carreta.sim.model.operations`.
+        """
+        robot_id, log = self.robot_id, self.log
+        self.tour = tour
+        self.stats.tours += 1
+        now = self._clock
+        self._set_state(RobotState.LOADING, now=now)
+        for order in tour.orders:
+            order.state = OrderState.ON_BOARD
+            order.picked_s = now
+            log.add(now, "load", robot_id=robot_id, order_id=order.order_id)
+        yield self.hub.loading_time_per_parcel_s * len(tour.orders)
+        hub_distance = 0.0
+        last = len(tour.orders)
+        for k, route in enumerate(routes):
+            yield from self._quiet_leg(route, "to_stop" if k < last else "to_hub", helps, k)
+            if k == last:
+                break
+            order = tour.orders[k]
+            hub_distance += route.length_m
+            self._set_state(RobotState.SERVING, now=self._clock)
+            yield stops_s[k]
+            now = self._clock
+            order.state = OrderState.DELIVERED
+            order.delivered_s = now
+            order.distance_m = hub_distance
+            self.stats.deliveries += 1
+            log.add(now, "deliver", robot_id=robot_id, order_id=order.order_id, node=order.node)
+        self.tour = None
+
+    def _quiet_leg(
+        self, route: Route, kind: str, helps: list[Sequence[Any]], k: int
+    ) -> Iterator[float]:
+        """One leg of a quiet tour, with the escort's help at the vertices drawn for it."""
+        self._set_state(RobotState.DRIVING, now=self._clock)
+        nodes, times = route.nodes, route.cum_time_s
+        leg = self._depart(route, kind, nodes, times, self._clock)
+        requests = helps[k] if helps else ()
+        if requests:
+            operations = self.operations
+            assert operations is not None
+            at = 0
+            pauses: list[tuple[int, float]] = []
+            for request in requests:
+                yield float(times[request.vertex] - times[at])
+                at = request.vertex
+                stopped = self._clock
+                operations.help_begins(self, request, node=int(nodes[at]), now=stopped)
+                yield request.duration_s
+                operations.help_ends(self, request, now=self._clock)
+                pauses.append((at, self._clock - stopped))
+            yield float(times[-1] - times[at])
+            leg.nodes, leg.cum_time_s = insert_pauses(nodes, times, pauses)
+        else:
+            yield float(times[-1])
+        self._on_leg = None
+        self.log.add(self._clock, "arrive", robot_id=self.robot_id, node=route.destination)
 
     def drive_to_hub(self, origin: int) -> Generator[simpy.Event, Any, None]:
         """Drive from street node ``origin`` back to the hub (after a repair on the spot)."""

@@ -16,7 +16,7 @@ pool's own measurement.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ import numpy as np
 import simpy
 from simpy.resources.resource import Release
 
-from carreta.sim.model.records import EventLog, vertex_steps
+from carreta.sim.model.records import EventLog, insert_pauses, vertex_steps
 from carreta.sim.model.resources import FastResource
 from carreta.sim.model.robot import Robot
 from carreta.sim.model.vehicles import RobotState
@@ -143,29 +143,6 @@ def draw_help(
     return requests
 
 
-def insert_pauses(
-    nodes: np.ndarray, cum_time_s: np.ndarray, pauses: Sequence[tuple[int, float]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """A leg's vertices and times with a stop of ``seconds`` at each ``(vertex, seconds)``.
-
-    The vertex is repeated (arrival, then departure) and every later time shifted; several
-    pauses at one vertex make one stop of their total length. Positions along the leg are then
-    interpolated from the times as before, with the robot standing still during each stop.
-    """
-    if not pauses:
-        return nodes, cum_time_s
-    extra = np.zeros(nodes.shape[0])
-    for vertex, seconds in pauses:
-        extra[vertex] += seconds
-    stops = np.flatnonzero(extra > 0)
-    repeat = np.ones(nodes.shape[0], dtype=np.int64)
-    repeat[stops] = 2
-    arrive = cum_time_s + (np.cumsum(extra) - extra)
-    times = np.repeat(arrive, repeat)
-    times[np.cumsum(repeat) - 1] = arrive + extra  # the last copy is the departure
-    return np.repeat(nodes, repeat), times
-
-
 class OperatorPool(FastResource):
     """Operators as a SimPy resource that measures how long they were held, in seconds.
 
@@ -241,11 +218,11 @@ class SupervisionService:
         """
         env = self.env
         stopped = env.now
-        self.log.add(env.now, f"help:{request.kind}", robot_id=robot.robot_id, node=node)
         if self.escort:  # the escort is already there
-            robot.set_state(RobotState.INTERVENTION)
+            self.help_begins(robot, request, node=node, now=stopped)
             yield env.timeout(request.duration_s)
         else:
+            self.log.add(stopped, f"help:{request.kind}", robot_id=robot.robot_id, node=node)
             with self.pool.request() as claim:
                 if not claim.triggered:  # every operator is busy: wait for one
                     robot.set_state(RobotState.WAITING_HELP)
@@ -256,13 +233,22 @@ class SupervisionService:
                 yield env.timeout(request.duration_s)
                 del self.holding_since[robot.robot_id]
                 self.needed_s += request.duration_s
+        self.help_ends(robot, request, now=env.now)
+        return env.now - stopped
+
+    def help_begins(self, robot: Robot, request: HelpRequest, *, node: int, now: float) -> None:
+        """The escort starts helping ``robot`` at street node ``node`` at time ``now``."""
+        self.log.add(now, f"help:{request.kind}", robot_id=robot.robot_id, node=node)
+        robot.set_state(RobotState.INTERVENTION, now=now)
+
+    def help_ends(self, robot: Robot, request: HelpRequest, *, now: float) -> None:
+        """``robot`` has been helped (at time ``now``) and drives on."""
         robot.stats.help_s += request.duration_s
         if request.kind == "takeover":
             robot.stats.takeovers += 1
         else:
             robot.stats.interventions += 1
-        robot.set_state(RobotState.DRIVING)
-        return env.now - stopped
+        robot.set_state(RobotState.DRIVING, now=now)
 
     def escorted(
         self, robot: Robot, body: Generator[simpy.Event, Any, T]
