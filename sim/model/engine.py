@@ -193,6 +193,7 @@ def _build_robots(
                 charging_efficiency=scenario.energy.charging_efficiency_fraction,
                 streets=streets,
                 operations=operations,
+                run_end_s=scenario.simulation.window_h[1] * 3600.0,
             )
             robots.append(robot)
             dispatcher.add_robot(robot)
@@ -298,7 +299,6 @@ def simulate(
     env.process(OrderSource(env, orders, dispatcher).run())
     env.process(dispatcher.run())
     for robot in robots:
-        robot.run_end_s = end_s  # quiet tours that end before it are carried out at once
         robot.start()
     if progress is not None:
         env.process(_progress_monitor(env, start_s, end_s, progress))

@@ -133,6 +133,7 @@ class Robot:
     streets: LegPlanning | None = None  # closures and crossings; None: plain legs
     doors: Doors | None = None  # vans: doors on their own network; None: order.node
     operations: TourOperations | None = None  # supervision, breakdowns; None: none
+    run_end_s: float = -math.inf  # the run's end: quiet tours before it run at once
     battery_wh: float = field(init=False)
     state: RobotState = field(init=False, default=RobotState.IDLE)
     tour: Tour | None = field(init=False, default=None)
@@ -142,7 +143,6 @@ class Robot:
     _inbox: simpy.Event = field(init=False)  # succeeds with the next command
     _state_since: float = field(init=False)
     _on_leg: tuple[Route, Leg, float] | None = field(init=False, default=None)  # + min battery
-    run_end_s: float = field(init=False, default=-math.inf)  # set by the engine; -inf: unknown
     _clock: float = field(init=False, default=0.0)  # the time of a quiet tour's current step
     quiet_tours: int = field(init=False, default=0)  # tours carried out at once
     at_once: ClassVar[bool] = True  # False: every tour by the general path (tests compare)

@@ -167,6 +167,7 @@ def build_vans(
                 charging_efficiency=scenario.energy.charging_efficiency_fraction,
                 doors=doors,
                 streets=streets,
+                run_end_s=scenario.simulation.window_h[1] * 3600.0,
             )
             vans.append(van)
             dispatcher.add_robot(van)
