@@ -833,3 +833,45 @@ def many_to_many(sources, targets, n, ptr, to, w, e_id):
                 if total < row[col[q]]:
                     row[col[q]] = total
     return out
+
+
+@njit(cache=True)
+def label_matrix(sources, targets, n, space_ptr, space, space_dist):
+    """Shortest-path weights from every source to every target through the pruned search spaces.
+
+    The bucket algorithm of :func:`many_to_many` with the stored spaces (hub labels) in place of
+    the upward searches: each target's backward space fills the buckets of its hubs, then each
+    source's forward space is joined with them. A space keeps tens of hubs where an upward
+    search settles hundreds of nodes, and every entry is the sum :func:`route` takes for its
+    pair (the same value to the last bit). Layout of the spaces as in :func:`route`.
+    """
+    hubs = space[0]
+    bucket_ptr = np.zeros(n + 1, dtype=np.int64)
+    for j in range(targets.shape[0]):
+        t = targets[j]
+        for k in range(space_ptr[1, t], space_ptr[1, t + 1]):
+            bucket_ptr[hubs[k] + 1] += 1
+    for v in range(n):
+        bucket_ptr[v + 1] += bucket_ptr[v]
+    fill = bucket_ptr[:-1].copy()
+    col = np.empty(bucket_ptr[n], dtype=np.int64)
+    bdist = np.empty(bucket_ptr[n])
+    for j in range(targets.shape[0]):
+        t = targets[j]
+        for k in range(space_ptr[1, t], space_ptr[1, t + 1]):
+            h = hubs[k]
+            col[fill[h]] = j
+            bdist[fill[h]] = space_dist[k]
+            fill[h] += 1
+    out = np.full((sources.shape[0], targets.shape[0]), INF)
+    for i in range(sources.shape[0]):
+        s = sources[i]
+        row = out[i]
+        for k in range(space_ptr[0, s], space_ptr[0, s + 1]):
+            h = hubs[k]
+            d = space_dist[k]
+            for q in range(bucket_ptr[h], bucket_ptr[h + 1]):
+                total = d + bdist[q]
+                if total < row[col[q]]:
+                    row[col[q]] = total
+    return out

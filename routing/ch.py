@@ -141,7 +141,17 @@ class ContractionHierarchy:
         return result
 
     def matrix(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Shortest-path weights from each of ``rows`` to each of ``cols`` (inf if none)."""
+        """Shortest-path weights from each of ``rows`` to each of ``cols`` (inf if none).
+
+        With the stored search spaces, a join of their hub labels (each entry the value
+        :meth:`path` gives its pair); without, the bucket algorithm over upward searches.
+        """
+        if self.uses_spaces:
+            labels: np.ndarray = _ch_numba.label_matrix(
+                self._new_of[rows], self._new_of[cols], self.compiled.n_nodes,
+                self._space_ptr, self._space, self._space_dist,
+            )  # fmt: skip
+            return labels
         out: np.ndarray = _ch_numba.many_to_many(
             self._new_of[rows], self._new_of[cols], self.compiled.n_nodes,
             self._ptr, self._to, self._w, self._edge,

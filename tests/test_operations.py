@@ -299,6 +299,21 @@ def test_invariant_check_catches_a_lost_parcel(tiny: Scenario, world: World) -> 
         check_invariants(result)
 
 
+@pytest.mark.slow
+def test_invariant_check_catches_a_robot_whose_log_goes_back_in_time(
+    tiny: Scenario, world: World
+) -> None:
+    """The log is sorted by time at the end of a run; each actor's own rows must already be."""
+    result = run(tiny, world)
+    check_invariants(result)
+    rows = result.events.rows
+    mine = [k for k, row in enumerate(rows) if row[1] == "twinswheel-0002"]
+    first, later = mine[3], mine[-1]
+    rows[first], rows[later] = rows[later], rows[first]
+    with pytest.raises(InvariantError, match=r"go backwards \(twinswheel-0002\)"):
+        check_invariants(result)
+
+
 # -- charging ---------------------------------------------------------------------------------
 
 

@@ -161,10 +161,21 @@ class EventLog:
     """The event log: one row per thing that happened.
 
     Rows are appended as tuples (one list append per event, the cheapest thing Python does);
-    the columns (:data:`EVENT_COLUMNS`) are read once at the end of the run.
+    the columns (:data:`EVENT_COLUMNS`) are read once at the end of the run. A run whose
+    scenario writes no events table (``outputs.events: false``) keeps none (``keep=False``):
+    at a million orders the rows would take about 1 GB.
     """
 
     rows: list[tuple[float, str, str, int, int, float]] = field(default_factory=list)
+    keep: bool = True  # False: a run that writes no events table keeps no rows (memory, time)
+
+    def __post_init__(self) -> None:
+        if not self.keep:
+            self.add = self._discard  # type: ignore[method-assign]
+
+    @staticmethod
+    def _discard(*args: object, **kwargs: object) -> None:
+        """:meth:`add` of a log that keeps nothing."""
 
     def add(
         self,
