@@ -46,15 +46,23 @@ def test_same_seed_gives_identical_orders_and_kpis(tiny: Scenario, world: World)
 
 
 def test_the_run_leaves_the_garbage_collector_as_it_found_it(tiny: Scenario, world: World) -> None:
-    """The day runs with the pre-run heap frozen (gc_frozen); afterwards nothing stays frozen,
-    also when the run fails."""
-    seen: list[int] = []
+    """The day runs with the pre-run heap frozen and the collector paused (gc_frozen);
+    afterwards nothing stays frozen and the collector runs again, also when the run fails."""
+    seen: list[tuple[int, bool]] = []
     with gc_frozen():
-        seen.append(gc.get_freeze_count())
-    assert seen[0] > 0 and gc.get_freeze_count() == 0
+        seen.append((gc.get_freeze_count(), gc.isenabled()))
+    assert seen[0][0] > 0 and not seen[0][1]  # frozen, collector paused
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
     with pytest.raises(RuntimeError), gc_frozen():
         raise RuntimeError("a failing run")
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.disable()  # a caller that had paused it finds it paused
+    try:
+        with gc_frozen():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
     simulate(tiny, world=world)
     assert gc.get_freeze_count() == 0 and gc.isenabled()
 

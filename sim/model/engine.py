@@ -56,19 +56,27 @@ def random_stream(seed: int, name: str) -> np.random.Generator:
 
 @contextmanager
 def gc_frozen() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector off every object that exists on entry.
+    """Keep Python's cyclic garbage collector off the run: every object that exists on entry is
+    frozen, and the automatic collector is paused until the run ends.
 
-    A day allocates many short-lived objects (events, log rows, legs) while a large heap built
+    A day allocates many short-lived objects (events, routes, legs) while a large heap built
     before it (street graph, router, the day's orders) stays alive; each full collection would
     walk that heap again, about a third of a 1,000-robot day. :func:`gc.freeze` moves it to a
-    generation the collector skips until exit. Reference counting frees objects as usual; only
-    garbage *cycles* among the frozen objects wait for the exit. Process-wide: runs in parallel
-    threads only share the benefit, never lose objects.
+    generation the collector skips until exit. The objects made during the run are mostly
+    freed by reference counting; the few cycles among them (SimPy processes and their events,
+    about 0.4 per order: 108,000 objects in a 300,000-order day) wait for the end of the run,
+    where the collector runs again. Pausing it saves its full collections over the run's own
+    objects: 9 % of a 300,000-order day (23.7 s frozen, 21.6 s paused, the same peak memory).
+    Process-wide: runs in parallel threads only share the benefit, never lose objects.
     """
+    enabled = gc.isenabled()
     gc.freeze()
+    gc.disable()
     try:
         yield
     finally:
+        if enabled:
+            gc.enable()
         gc.unfreeze()
 
 
