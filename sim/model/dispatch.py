@@ -24,7 +24,7 @@ import simpy
 from carreta.routing.errors import NoRouteError
 from carreta.routing.router import Route
 from carreta.sim.model.reach import Reach, build_reach
-from carreta.sim.model.records import EventLog, Order, OrderState, Tour
+from carreta.sim.model.records import EventLog, Order, OrderArrays, OrderState, Tour
 from carreta.sim.model.robot import Robot
 from carreta.sim.model.vehicles import ChargeRequest
 from carreta.sim.scenario.models import Dispatch
@@ -69,6 +69,7 @@ class Dispatcher:
         self._wake = env.event()
         self.reach = Reach({}, [], [], [])
         self._orders: list[Order] = []
+        self.order_arrays = OrderArrays.of([])  # the day's, by seq (see prepare)
 
     # -- notifications ----------------------------------------------------------------------
     def add_robot(self, robot: Robot) -> None:
@@ -80,6 +81,7 @@ class Dispatcher:
         """Compute once what each robot group can reach of the day's doors (see
         carreta.sim.model.reach)."""
         self._orders = orders
+        self.order_arrays = OrderArrays.of(orders)
         self.reach = build_reach(self.robots, orders)
 
     def refresh_reach(self) -> None:

@@ -76,6 +76,37 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderArrays:
+    """The fixed fields of the day's orders as arrays, by ``Order.seq`` (for planning rounds
+    that read them for thousands of orders at once)."""
+
+    node: np.ndarray  # int64 street node of the door
+    due_s: np.ndarray
+    weight_kg: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    access_s: np.ndarray
+
+    @classmethod
+    def of(cls, orders: Sequence[Order]) -> OrderArrays:
+        """The arrays of ``orders``, which must be numbered ``seq = 0, 1, ...`` in this order."""
+        count = len(orders)
+
+        def column(name: str, dtype: type = float) -> np.ndarray:
+            return np.fromiter((getattr(o, name) for o in orders), dtype=dtype, count=count)
+
+        return cls(
+            column("node", np.int64), column("due_s"), column("weight_kg"), column("lon"),
+            column("lat"), column("access_s"),
+        )  # fmt: skip
+
+    @staticmethod
+    def seqs(orders: Sequence[Order]) -> np.ndarray:
+        """The ``seq`` of each of ``orders``, as an int64 array."""
+        return np.fromiter((order.seq for order in orders), dtype=np.int64, count=len(orders))
+
+
+@dataclass(frozen=True, slots=True)
 class Doors:
     """Where a vehicle on its own street network stops for each order, by ``Order.seq``.
 

@@ -44,6 +44,7 @@ from carreta.sim.model.records import (
     EventLog,
     Leg,
     Order,
+    OrderArrays,
     OrderState,
     PlannedLeg,
     Tour,
@@ -224,6 +225,16 @@ class Robot:
     def door_node(self, order: Order) -> int:
         """The street node where this vehicle stops for ``order`` (on its own network)."""
         return order.node if self.doors is None else int(self.doors.nodes[order.seq])
+
+    def door_nodes(self, seqs: np.ndarray, orders: OrderArrays) -> np.ndarray:
+        """:meth:`door_node` of the orders numbered ``seqs`` (``Order.seq``), as an array."""
+        return orders.node[seqs] if self.doors is None else self.doors.nodes[seqs]
+
+    def stop_times_s(self, seqs: np.ndarray, orders: OrderArrays) -> np.ndarray:
+        """:meth:`stop_time_s` of the orders numbered ``seqs``, as an array."""
+        if self.doors is None:
+            return self.spec.service_time_s + orders.access_s[seqs]
+        return self.doors.stop_time_s[seqs]
 
     def stop_time_s(self, order: Order) -> float:
         """Seconds spent at the stop of ``order``."""

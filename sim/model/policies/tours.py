@@ -47,8 +47,10 @@ class Tours:
         for robot in robots:  # robots of one type at one hub share a router and a depot
             groups.setdefault((robot.hub.hub_id, robot.spec.type_name), []).append(robot)
         keys = list(groups)
+        table = dispatcher.order_arrays
+        seqs = table.seqs(orders)
         times = np.full((len(keys), len(orders)), np.inf)
-        weights = np.array([order.weight_kg for order in orders])
+        weights = table.weight_kg[seqs]
         doors: dict[tuple[int, int], np.ndarray] = {}  # one lookup per network, not per hub
         for g, key in enumerate(keys):
             lead = groups[key][0]
@@ -57,7 +59,7 @@ class Tours:
             nodes = doors.get(network)
             if nodes is None:
                 nodes = doors[network] = np.asarray(
-                    lead.router.index_of([lead.door_node(order) for order in orders])
+                    lead.router.index_of(lead.door_nodes(seqs, table).tolist())
                 )
             times[g] = np.where(weights <= lead.spec.payload_kg, out.duration_s[nodes], np.inf)
         nearest = np.argmin(times, axis=0)
@@ -67,16 +69,18 @@ class Tours:
             picked = np.flatnonzero((nearest == g) & reachable[g])
             if picked.size:
                 mine = [orders[k] for k in picked.tolist()]
-                self._plan_hub(dispatcher, groups[key], mine, budget_ms_per_order)
+                self._plan_hub(dispatcher, groups[key], mine, seqs[picked], budget_ms_per_order)
 
     def _plan_hub(
         self,
         dispatcher: Dispatcher,
         robots: list[Robot],
         orders: list[Order],
+        seqs: np.ndarray,
         budget_ms_per_order: float,
     ) -> None:
-        """Tours for idle robots of one type at one hub over ``orders``; send them.
+        """Tours for idle robots of one type at one hub over ``orders`` (numbered ``seqs``);
+        send them.
 
         Large rounds are cut into angular sectors around the hub of at most
         ``_SECTOR_ORDERS`` orders, each with its share of the robots (cluster first, route
@@ -85,33 +89,37 @@ class Tours:
         lead = robots[0]
         sector_orders = _SECTOR_ORDERS[self.settings.planner]
         if len(orders) <= sector_orders:
-            self._plan_sector(dispatcher, robots, orders, budget_ms_per_order)
+            self._plan_sector(dispatcher, robots, orders, seqs, budget_ms_per_order)
             return
         hub_lon, hub_lat = lead.hub.lonlat
-        angles = np.arctan2([o.lat - hub_lat for o in orders], [o.lon - hub_lon for o in orders])
-        by_angle = [orders[k] for k in np.argsort(angles, kind="stable")]
+        table = dispatcher.order_arrays
+        angles = np.arctan2(table.lat[seqs] - hub_lat, table.lon[seqs] - hub_lon)
+        by_angle = np.argsort(angles, kind="stable")
         sectors = -(-len(orders) // sector_orders)
         for k in range(sectors):
             part = by_angle[k * len(by_angle) // sectors : (k + 1) * len(by_angle) // sectors]
             crew = robots[k * len(robots) // sectors : (k + 1) * len(robots) // sectors]
-            if part and crew:
-                self._plan_sector(dispatcher, crew, part, budget_ms_per_order)
+            if part.size and crew:
+                chosen = [orders[i] for i in part.tolist()]
+                self._plan_sector(dispatcher, crew, chosen, seqs[part], budget_ms_per_order)
 
     def _plan_sector(
         self,
         dispatcher: Dispatcher,
         robots: list[Robot],
         orders: list[Order],
+        seqs: np.ndarray,
         budget_ms_per_order: float,
     ) -> None:
         lead = robots[0]
+        table = dispatcher.order_arrays
         problem = TourProblem(
-            travel_s=_travel_matrix(lead, orders),
-            due_s=np.array([order.due_s for order in orders]),
-            weight_kg=np.array([order.weight_kg for order in orders]),
+            travel_s=_travel_matrix(lead, lead.door_nodes(seqs, table)),
+            due_s=table.due_s[seqs],
+            weight_kg=table.weight_kg[seqs],
             now_s=dispatcher.env.now,
             load_time_per_parcel_s=lead.hub.loading_time_per_parcel_s,
-            service_time_s=np.array([lead.stop_time_s(order) for order in orders]),
+            service_time_s=lead.stop_times_s(seqs, table),
         )
         vehicles = [self._vehicle(robot) for robot in robots]
         tours = plan_tours(
@@ -143,13 +151,13 @@ class Tours:
         )
 
 
-def _travel_matrix(lead: Robot, orders: list[Order]) -> np.ndarray:
-    """Seconds between the hub (row and column 0) and the doors of ``orders``, in that order.
+def _travel_matrix(lead: Robot, doors: np.ndarray) -> np.ndarray:
+    """Seconds between the hub (row and column 0) and the street nodes ``doors``, in that order.
 
     Routed once per distinct street node: in a dense day many parcels go to the same node, and
     a matrix costs the square of its nodes. Each entry is the router's own value for its pair.
     """
-    nodes = np.array([lead.hub.node, *(lead.door_node(order) for order in orders)])
+    nodes = np.concatenate(([lead.hub.node], doors))
     distinct, position = np.unique(nodes, return_inverse=True)
     if distinct.shape[0] == nodes.shape[0]:
         return lead.router.matrix(nodes.tolist(), nodes.tolist())
