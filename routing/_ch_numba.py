@@ -780,7 +780,7 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
     return space_ptr, space, space_dist
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def many_to_many(sources, targets, n, ptr, to, w, e_id):
     """Shortest-path weights from every source to every target (bucket algorithm); inf if none.
 
@@ -835,7 +835,7 @@ def many_to_many(sources, targets, n, ptr, to, w, e_id):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def label_matrix(sources, targets, n, space_ptr, space, space_dist):
     """Shortest-path weights from every source to every target through the pruned search spaces.
 

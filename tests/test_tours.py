@@ -19,7 +19,7 @@ from carreta.sim.errors import ScenarioError
 from carreta.sim.model import tours as tours_module
 from carreta.sim.model.tour_pyvrp import pyvrp_available
 from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours, score_plan
-from carreta.sim.scenario.models import load_scenario
+from carreta.sim.scenario.models import Scenario, load_scenario
 
 PLANNERS = ["builtin", "insertion"]
 needs_pyvrp = pytest.mark.skipif(not pyvrp_available(), reason="PyVRP not installed (vrp extra)")
@@ -268,3 +268,42 @@ def test_choosing_pyvrp_without_it_is_a_scenario_error(
     path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"dispatch\.planner: .*pip install"):
         load_scenario(path)
+
+
+def test_a_round_plans_the_same_tours_on_any_number_of_threads(
+    grid_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sectors of a round are planned side by side on threads, then sent in order: the day
+    is the same on one thread or three (the search's budget is work, not time)."""
+    from synthetic import grid_world
+
+    from carreta.sim.model.engine import simulate
+    from carreta.sim.model.policies import tours as policy
+    from carreta.sim.output.tables import orders_table, robots_table
+
+    day = grid_scenario.with_overrides(
+        {
+            "fleet.robots[0].count": 60,
+            "demand.orders_per_day": 6_000,
+            "dispatch.max_stops_per_tour": 12,
+            "dispatch.batch_interval_s": 900,
+        }
+    )
+    world = grid_world(day)
+    sectors: list[int] = []
+    plan_all = policy.Tours._plan_all
+
+    def counting(self: policy.Tours, dispatcher: object, found: list, budget: float) -> list:
+        sectors.append(len(found))
+        return plan_all(self, dispatcher, found, budget)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(policy.Tours, "_plan_all", counting)
+    runs = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CARRETA_PLANNING_THREADS", threads)
+        assert policy.planning_threads() == int(threads)
+        runs.append(simulate(day, world=world))
+    assert max(sectors) >= 2  # rounds of several sectors, planned side by side
+    assert sum(order.state.value == "delivered" for order in runs[0].orders) > 1_000
+    for table in (orders_table, robots_table):
+        assert table(runs[0]).equals(table(runs[1]))

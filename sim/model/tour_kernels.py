@@ -32,12 +32,13 @@ EPSILON = 1e-9
 
 
 def compiled(function: F) -> F:
-    """``function`` compiled by numba (cached on disk), or unchanged when numba is missing."""
+    """``function`` compiled by numba (cached on disk; it releases Python's lock, so planning
+    problems solve side by side on threads), or unchanged when numba is missing."""
     try:
         from numba import njit
     except ImportError:  # pragma: no cover - exercised where numba is absent
         return function
-    return njit(cache=True)(function)  # type: ignore[return-value]
+    return njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
 
 
 def numba_available() -> bool:

@@ -4,12 +4,17 @@ Each waiting order goes to the nearest hub with idle robots, and each hub plans 
 idle robots with the scenario's ``dispatch.planner`` (:mod:`carreta.sim.model.tours`). The
 round's ``dispatch.time_budget_ms`` is shared between the hubs (and sectors) in proportion to
 their orders. Large rounds are cut into angular sectors around the hub (cluster first, route
-second).
+second). The sectors of a round share no robot and no order: they are planned side by side on
+up to :func:`planning_threads` threads (the compiled planners release Python's lock), then the
+tours are sent in the sectors' order, so a day is the same on any number of threads.
 """
 
 from __future__ import annotations
 
+import functools
 import heapq
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +23,7 @@ import numpy as np
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.records import Order
 from carreta.sim.model.robot import Robot
+from carreta.sim.model.tour_kernels import numba_available
 from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours
 from carreta.sim.scenario.models import Dispatch
 
@@ -65,22 +71,22 @@ class Tours:
         nearest = np.argmin(times, axis=0)
         reachable = np.isfinite(times)
         budget_ms_per_order = self.settings.time_budget_ms / len(orders)
+        sectors: list[_Sector] = []
         for g, key in enumerate(keys):
             picked = np.flatnonzero((nearest == g) & reachable[g])
             if picked.size:
                 mine = [orders[k] for k in picked.tolist()]
-                self._plan_hub(dispatcher, groups[key], mine, seqs[picked], budget_ms_per_order)
+                sectors += self._sectors(dispatcher, groups[key], mine, seqs[picked])
+        # Sectors share no robot and no order: plan them all (side by side), then send.
+        plans = self._plan_all(dispatcher, sectors, budget_ms_per_order)
+        for sector, tours in zip(sectors, plans, strict=True):
+            self._send(dispatcher, sector, tours)
 
-    def _plan_hub(
-        self,
-        dispatcher: Dispatcher,
-        robots: list[Robot],
-        orders: list[Order],
-        seqs: np.ndarray,
-        budget_ms_per_order: float,
-    ) -> None:
-        """Tours for idle robots of one type at one hub over ``orders`` (numbered ``seqs``);
-        send them.
+    def _sectors(
+        self, dispatcher: Dispatcher, robots: list[Robot], orders: list[Order], seqs: np.ndarray
+    ) -> list[_Sector]:
+        """The planning problems of one robot group at one hub over ``orders`` (numbered
+        ``seqs``).
 
         Large rounds are cut into angular sectors around the hub of at most
         ``_SECTOR_ORDERS`` orders, each with its share of the robots (cluster first, route
@@ -89,28 +95,39 @@ class Tours:
         lead = robots[0]
         sector_orders = _SECTOR_ORDERS[self.settings.planner]
         if len(orders) <= sector_orders:
-            self._plan_sector(dispatcher, robots, orders, seqs, budget_ms_per_order)
-            return
+            return [_Sector(robots, orders, seqs)]
         hub_lon, hub_lat = lead.hub.lonlat
         table = dispatcher.order_arrays
         angles = np.arctan2(table.lat[seqs] - hub_lat, table.lon[seqs] - hub_lon)
         by_angle = np.argsort(angles, kind="stable")
-        sectors = -(-len(orders) // sector_orders)
-        for k in range(sectors):
-            part = by_angle[k * len(by_angle) // sectors : (k + 1) * len(by_angle) // sectors]
-            crew = robots[k * len(robots) // sectors : (k + 1) * len(robots) // sectors]
+        count = -(-len(orders) // sector_orders)
+        sectors = []
+        for k in range(count):
+            part = by_angle[k * len(by_angle) // count : (k + 1) * len(by_angle) // count]
+            crew = robots[k * len(robots) // count : (k + 1) * len(robots) // count]
             if part.size and crew:
-                chosen = [orders[i] for i in part.tolist()]
-                self._plan_sector(dispatcher, crew, chosen, seqs[part], budget_ms_per_order)
+                sectors.append(_Sector(crew, [orders[i] for i in part.tolist()], seqs[part]))
+        return sectors
 
-    def _plan_sector(
-        self,
-        dispatcher: Dispatcher,
-        robots: list[Robot],
-        orders: list[Order],
-        seqs: np.ndarray,
-        budget_ms_per_order: float,
-    ) -> None:
+    def _plan_all(
+        self, dispatcher: Dispatcher, sectors: list[_Sector], budget_ms_per_order: float
+    ) -> list[list[list[int]]]:
+        """The tours of every sector, in order; on up to :func:`planning_threads` threads.
+
+        A sector's plan depends only on its own problem (the search's budget is counted in
+        work, not time), so the plans are the same on any number of threads.
+        """
+        threads = min(len(sectors), planning_threads())
+        plan = functools.partial(self._plan, dispatcher, budget_ms_per_order=budget_ms_per_order)
+        if threads <= 1:
+            return [plan(sector) for sector in sectors]
+        with ThreadPoolExecutor(threads, thread_name_prefix="carreta-plan") as pool:
+            return list(pool.map(plan, sectors))
+
+    def _plan(
+        self, dispatcher: Dispatcher, sector: _Sector, *, budget_ms_per_order: float
+    ) -> list[list[int]]:
+        robots, seqs = sector.robots, sector.seqs
         lead = robots[0]
         table = dispatcher.order_arrays
         problem = TourProblem(
@@ -122,12 +139,17 @@ class Tours:
             service_time_s=lead.stop_times_s(seqs, table),
         )
         vehicles = [self._vehicle(robot) for robot in robots]
-        tours = plan_tours(
+        return plan_tours(
             problem, vehicles, planner=self.settings.planner,
-            time_budget_ms=budget_ms_per_order * len(orders),
+            time_budget_ms=budget_ms_per_order * len(sector.orders),
             iterations=self.settings.local_search_iterations,
         )  # fmt: skip
-        for robot, stops in zip(robots, tours, strict=True):
+
+    @staticmethod
+    def _send(dispatcher: Dispatcher, sector: _Sector, tours: list[list[int]]) -> None:
+        """Send each robot of ``sector`` its tour, cut to what its battery covers."""
+        orders = sector.orders
+        for robot, stops in zip(sector.robots, tours, strict=True):
             chosen = [orders[k] for k in stops]
             routes = None
             while chosen:
@@ -149,6 +171,34 @@ class Tours:
             payload_kg=robot.spec.payload_kg,
             drive_budget_s=usable_wh / wh_per_s if wh_per_s > 0 else float("inf"),  # diesel
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sector:
+    """One planning problem of a round: idle robots of one group at one hub, and orders."""
+
+    robots: list[Robot]
+    orders: list[Order]
+    seqs: np.ndarray  # the orders' Order.seq
+
+
+def planning_threads() -> int:
+    """Threads a round's planning problems are solved on: ``CARRETA_PLANNING_THREADS`` if set,
+    else the CPUs this process may use, at most 4 (1 without numba, whose kernels release
+    Python's lock)."""
+    setting = os.environ.get("CARRETA_PLANNING_THREADS", "").strip()
+    if setting:
+        try:
+            return max(int(setting), 1)
+        except ValueError:
+            return 1
+    if not numba_available():
+        return 1
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count() or 1
+    return min(usable, 4)
 
 
 def _travel_matrix(lead: Robot, doors: np.ndarray) -> np.ndarray:
