@@ -236,6 +236,9 @@ _run_starts: Any = None
 def _init_pool_worker(started: Any) -> None:
     global _run_starts
     _run_starts = started
+    # The pool's processes already share the cores: one planning thread per run (unless the
+    # user chose otherwise; see carreta.sim.model.policies.tours.planning_threads).
+    os.environ.setdefault("CARRETA_PLANNING_THREADS", "1")
 
 
 def _pool_execute(task: RunTask) -> RunOutcome:
