@@ -72,6 +72,9 @@ _STATE_CLOCKS: dict[str, str] = {
 }
 """The RobotStats field that counts the time in a state; any other state is ``busy_s``."""
 
+_STATE_KINDS: dict[str, str] = {state: "state:" + state for state in RobotState}
+"""The event kind logged on entering each state."""
+
 
 class IdleListener(Protocol):
     """Who is told that a robot waits at its hub for a command (the dispatcher)."""
@@ -166,8 +169,8 @@ class Robot:
         setattr(self.stats, clock, getattr(self.stats, clock) + now - self._state_since)
         self.state = state
         self._state_since = now
-        if log:
-            self.log.add(now, "state:" + state, robot_id=self.robot_id)
+        if log and self.log.keep:
+            self.log.add(now, _STATE_KINDS[state], robot_id=self.robot_id)
 
     def close(self) -> None:
         """End the run for this robot: cut a leg still under way at the current time (the
@@ -342,7 +345,8 @@ class Robot:
         stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
         leg = Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m)
         self.legs.append(leg)
-        self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
+        if self.log.keep:
+            self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
         self._on_leg = (route, leg, min_battery_wh)
         return leg
 
@@ -385,6 +389,7 @@ class Robot:
         :meth:`_drive` and the escort's help of :mod:`carreta.sim.model.operations`.
         """
         robot_id, log = self.robot_id, self.log
+        keep = log.keep  # log rows are kept (outputs.events)
         self.tour = tour
         self.stats.tours += 1
         now = self._clock
@@ -392,7 +397,8 @@ class Robot:
         for order in tour.orders:
             order.state = OrderState.ON_BOARD
             order.picked_s = now
-            log.add(now, "load", robot_id=robot_id, order_id=order.order_id)
+            if keep:
+                log.add(now, "load", robot_id=robot_id, order_id=order.order_id)
         yield self.hub.loading_time_per_parcel_s * len(tour.orders)
         hub_distance = 0.0
         last = len(tour.orders)
@@ -409,7 +415,8 @@ class Robot:
             order.delivered_s = now
             order.distance_m = hub_distance
             self.stats.deliveries += 1
-            log.add(now, "deliver", robot_id=robot_id, order_id=order.order_id, node=order.node)
+            if keep:
+                log.add(now, "deliver", robot_id=robot_id, order_id=order.order_id, node=order.node)
         self.tour = None
 
     def _quiet_leg(
@@ -436,9 +443,10 @@ class Robot:
             yield float(times[-1] - times[at])
             leg.nodes, leg.cum_time_s = insert_pauses(nodes, times, pauses)
         else:
-            yield float(times[-1])
+            yield route.duration_s  # times[-1]
         self._on_leg = None
-        self.log.add(self._clock, "arrive", robot_id=self.robot_id, node=route.destination)
+        if self.log.keep:
+            self.log.add(self._clock, "arrive", robot_id=self.robot_id, node=route.destination)
 
     def drive_to_hub(self, origin: int) -> Generator[simpy.Event, Any, None]:
         """Drive from street node ``origin`` back to the hub (after a repair on the spot)."""
