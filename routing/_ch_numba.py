@@ -842,8 +842,9 @@ def label_matrix(sources, targets, n, space_ptr, space, space_dist):
     The bucket algorithm of :func:`many_to_many` with the stored spaces (hub labels) in place of
     the upward searches: each target's backward space fills the buckets of its hubs, then each
     source's forward space is joined with them. A space keeps tens of hubs where an upward
-    search settles hundreds of nodes, and every entry is the sum :func:`route` takes for its
-    pair (the same value to the last bit). Layout of the spaces as in :func:`route`.
+    search settles hundreds of nodes; every entry is the up-down sum :func:`route` minimises
+    for its pair (its route's duration up to rounding). Layout of the spaces as in
+    :func:`route`.
     """
     hubs = space[0]
     bucket_ptr = np.zeros(n + 1, dtype=np.int64)

@@ -143,8 +143,9 @@ class ContractionHierarchy:
     def matrix(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Shortest-path weights from each of ``rows`` to each of ``cols`` (inf if none).
 
-        With the stored search spaces, a join of their hub labels (each entry the value
-        :meth:`path` gives its pair); without, the bucket algorithm over upward searches.
+        With the stored search spaces, a join of their hub labels (each entry the up-down sum
+        :meth:`path` minimises for its pair); without, the bucket algorithm over upward
+        searches.
         """
         if self.uses_spaces:
             labels: np.ndarray = _ch_numba.label_matrix(
