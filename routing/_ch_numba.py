@@ -139,7 +139,8 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
 
     Stops past ``max_dist``, after ``limit`` settled nodes, or once all ``targets`` (nodes with
     ``mark == stamp``, where ``targets = (count, stamp)``) are settled. ``out`` is the
-    out-adjacency ``(meta, other, w)`` of the remaining graph.
+    out-adjacency ``(meta, other, w)`` of the remaining graph. Returns (touched count, whether
+    the search ended before its limit: then any larger limit gives the same distances).
     """
     meta, to, weight = out
     dist, touched, mark, keys, values = work
@@ -149,6 +150,7 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
     touched[0] = source
     size = heap_push(keys, values, 0, 0.0, source)
     settled = 0
+    complete = True
     while size > 0:
         d, u, size = heap_pop(keys, values, size)
         if d > dist[u]:
@@ -161,6 +163,7 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
                 break
         settled += 1
         if settled > limit:
+            complete = False
             break
         lo = meta[0, u]
         for k in range(lo, lo + meta[1, u]):
@@ -173,7 +176,7 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
                         n_touched += 1
                     dist[x] = nd
                     size = heap_push(keys, values, size, nd, x)
-    return n_touched
+    return n_touched, complete
 
 
 @njit(cache=True)
@@ -193,12 +196,16 @@ def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp):
 
 
 @njit(cache=True)
-def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit):
+def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit, found):
     """Priority of contracting ``v`` now: edge difference + contracted neighbours + depth.
 
     ``stamp`` must be a fresh marker value per in-neighbour (it uses ``stamp .. stamp + n_in``);
     returns (priority, next free stamp). ``out``/``inc``: the out- and in-adjacency
-    ``(meta, other, w)`` of the remaining graph.
+    ``(meta, other, w)`` of the remaining graph. ``found = (complete, needed)`` records the
+    outcome for the contraction that may follow: ``complete[i]`` whether the search from the
+    ``i``-th in-neighbour ended before its limit, and then ``needed[i * n_out + j]`` whether
+    the shortcut to the ``j``-th out-neighbour is needed (``complete`` is all false when
+    ``needed`` is too short).
     """
     dist, mark = work[0], work[2]
     meta_o, o_to, o_w = out
@@ -209,19 +216,27 @@ def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit):
     out_w = o_w[o_lo : o_lo + n_out]
     i_lo = meta_i[0, v]
     n_in = meta_i[1, v]
+    complete, needed = found
+    record = n_in * n_out <= needed.shape[0]
     shortcuts = 0
     for i in range(i_lo, i_lo + n_in):
         u = i_from[i]
         stamp += 1
         w_in = i_w[i]
         count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp)
+        complete[i - i_lo] = record
         if count == 0:
             continue
-        n_touched = _witness_search(u, v, max_dist, (count, stamp), out, work, limit)
+        n_touched, ended = _witness_search(u, v, max_dist, (count, stamp), out, work, limit)
+        complete[i - i_lo] = record and ended
+        row = (i - i_lo) * n_out
         for j in range(n_out):
             x = out_nodes[j]
-            if x != u and dist[x] > w_in + out_w[j]:
+            need = x != u and dist[x] > w_in + out_w[j]
+            if need:
                 shortcuts += 1
+            if record:
+                needed[row + j] = need
         touched = work[1]
         for k in range(n_touched):
             dist[touched[k]] = INF
@@ -274,6 +289,8 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     out_w = np.empty(n)
     out_e = np.empty(n, dtype=np.int64)
     work = (dist, touched, mark, keys, values)
+    # The witness searches of the last priority simulation, for the contraction that follows.
+    found = (np.zeros(n, dtype=np.bool_), np.zeros(1 << 16, dtype=np.bool_))
     out = (meta_o, o_to, o_w)
     inc = (meta_i, i_from, i_w)
 
@@ -282,7 +299,9 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     heap.pop()
     stamp = 0
     for v in range(n):
-        p, stamp = _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, simulation_limit)
+        p, stamp = _simulate(
+            v, out, inc, work, deleted_neighbours, depth, stamp, simulation_limit, found
+        )
         priority[v] = p
         heap.append((p, np.int64(v)))
     heapq.heapify(heap)
@@ -295,7 +314,7 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
             continue
         # Lazy update: re-evaluate, and put back if no longer the minimum.
         p_new, stamp = _simulate(
-            v, out, inc, work, deleted_neighbours, depth, stamp, simulation_limit
+            v, out, inc, work, deleted_neighbours, depth, stamp, simulation_limit, found
         )
         if len(heap) > 0 and p_new > heap[0][0]:
             priority[v] = p_new
@@ -337,7 +356,12 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
             count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp)
             if count == 0:
                 continue
-            n_touched = _witness_search(u, v, max_dist, (count, stamp), out, work, limit)
+            # The simulation just run searched from u already: its outcome stands unless it
+            # stopped at its (smaller) limit.
+            reuse = found[0][i]
+            n_touched = 0
+            if not reuse:
+                n_touched, _ = _witness_search(u, v, max_dist, (count, stamp), out, work, limit)
             # The edges u -> x that exist already, by target: their offset in u's block (which
             # a move to the pool's end keeps).
             u_lo = meta_o[0, u]
@@ -349,7 +373,7 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
                 if x == u:
                     continue
                 via = w_in + out_w[j]
-                if dist[x] <= via:
+                if (not found[1][i * n_out + j]) if reuse else dist[x] <= via:
                     continue
                 if slot[x] != -1:
                     k = meta_o[0, u] + slot[x]
@@ -395,6 +419,8 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
             depth[x] = max(depth[x], depth[v] + 1)
         meta_o[1, v] = 0
         meta_i[1, v] = 0
+        if n_in * n_out > found[1].shape[0]:
+            found = (found[0], np.zeros(2 * n_in * n_out, dtype=np.bool_))
     return (
         rank,
         src[:edge_count].copy(),
