@@ -137,13 +137,16 @@ def _remove(meta, pool_other, pool_w, pool_e, node, other):
 def _witness_search(source, avoid, max_dist, targets, out, work, limit):
     """Dijkstra from ``source`` avoiding ``avoid``; fills ``dist``, returns the touched count.
 
-    Stops past ``max_dist``, after ``limit`` settled nodes, or once all ``targets`` (nodes with
-    ``mark == stamp``, where ``targets = (count, stamp)``) are settled. ``out`` is the
+    Stops past ``max_dist``, after ``limit`` settled nodes, or once every one of the ``targets``
+    (nodes with ``mark == stamp``, where ``targets = (count, stamp)``) is settled or reached
+    within its ``via`` distance (the path through the contracted node): a witness need not be
+    the shortest path, and in the dense top of the hierarchy most targets are reached that way
+    long before they are settled. Such a target's mark is cleared. ``out`` is the
     out-adjacency ``(meta, other, w)`` of the remaining graph. Returns (touched count, whether
-    the search ended before its limit: then any larger limit gives the same distances).
+    the search ended before its limit: then any larger limit gives the same outcome).
     """
     meta, to, weight = out
-    dist, touched, mark, keys, values = work
+    dist, touched, mark, keys, values, via = work
     left, stamp = targets
     n_touched = 1
     dist[source] = 0.0
@@ -176,12 +179,20 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
                         n_touched += 1
                     dist[x] = nd
                     size = heap_push(keys, values, size, nd, x)
+                    if mark[x] == stamp and nd <= via[x]:  # a witness for x
+                        mark[x] = 0
+                        left -= 1
+        if left == 0:
+            break
     return n_touched, complete
 
 
 @njit(cache=True)
-def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp):
-    """Mark the out-neighbours other than ``u`` with ``stamp``; returns (count, max distance)."""
+def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, via):
+    """Mark the out-neighbours other than ``u`` with ``stamp``; returns (count, max distance).
+
+    ``via[x]`` is set to the length of the path ``u -> v -> x`` a witness must not exceed.
+    """
     count = 0
     max_dist = 0.0
     for j in range(n_out):
@@ -189,9 +200,9 @@ def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp):
         if x != u:
             mark[x] = stamp
             count += 1
-            via = w_in + out_w[j]
-            if via > max_dist:
-                max_dist = via
+            via[x] = w_in + out_w[j]
+            if via[x] > max_dist:
+                max_dist = via[x]
     return count, max_dist
 
 
@@ -223,7 +234,7 @@ def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit, found)
         u = i_from[i]
         stamp += 1
         w_in = i_w[i]
-        count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp)
+        count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, work[5])
         complete[i - i_lo] = record
         if count == 0:
             continue
@@ -279,6 +290,7 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     dist = np.full(n, INF)
     touched = np.empty(n, dtype=np.int64)
     mark = np.zeros(n, dtype=np.int64)
+    target_via = np.empty(n)
     slot = np.full(n, -1, dtype=np.int64)
     keys = np.empty(o_to.shape[0] + 1)
     values = np.empty(o_to.shape[0] + 1, dtype=np.int64)
@@ -288,7 +300,7 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     out_nodes = np.empty(n, dtype=np.int64)
     out_w = np.empty(n)
     out_e = np.empty(n, dtype=np.int64)
-    work = (dist, touched, mark, keys, values)
+    work = (dist, touched, mark, keys, values, target_via)
     # The witness searches of the last priority simulation, for the contraction that follows.
     found = (np.zeros(n, dtype=np.bool_), np.zeros(1 << 16, dtype=np.bool_))
     out = (meta_o, o_to, o_w)
@@ -346,14 +358,14 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
         if keys.shape[0] < o_to.shape[0] + 1:
             keys = _grow(keys, o_to.shape[0] + 1)
             values = _grow(values, o_to.shape[0] + 1)
-            work = (dist, touched, mark, keys, values)
+            work = (dist, touched, mark, keys, values, target_via)
         out = (meta_o, o_to, o_w)
         inc = (meta_i, i_from, i_w)
         for i in range(n_in):
             u = in_nodes[i]
             stamp += 1
             w_in = in_w[i]
-            count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp)
+            count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, work[5])
             if count == 0:
                 continue
             # The simulation just run searched from u already: its outcome stands unless it
