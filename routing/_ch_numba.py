@@ -133,21 +133,34 @@ def _remove(meta, pool_other, pool_w, pool_e, node, other):
             return
 
 
+@njit(cache=True, inline="always")
+def _farthest(nodes, n_nodes, mark, stamp, via):
+    """The largest ``via`` among ``nodes[:n_nodes]`` still marked with ``stamp``."""
+    farthest = 0.0
+    for j in range(n_nodes):
+        y = nodes[j]
+        if mark[y] == stamp and via[y] > farthest:
+            farthest = via[y]
+    return farthest
+
+
 @njit(cache=True)
 def _witness_search(source, avoid, max_dist, targets, out, work, limit):
     """Dijkstra from ``source`` avoiding ``avoid``; fills ``dist``, returns the touched count.
 
     Stops past ``max_dist``, after ``limit`` settled nodes, or once every one of the ``targets``
-    (nodes with ``mark == stamp``, where ``targets = (count, stamp)``) is settled or reached
-    within its ``via`` distance (the path through the contracted node): a witness need not be
-    the shortest path, and in the dense top of the hierarchy most targets are reached that way
-    long before they are settled. Such a target's mark is cleared. ``out`` is the
+    (nodes with ``mark == stamp``, where ``targets = (count, stamp, nodes, n_nodes)``, ``nodes``
+    listing them among others) is settled or reached within its ``via`` distance (the path
+    through the contracted node): a witness need not be the shortest path, and in the dense top
+    of the hierarchy most targets are reached that way long before they are settled. Such a
+    target's mark is cleared, a settled one's becomes ``-stamp``, and ``max_dist`` shrinks to
+    the farthest target still open. ``out`` is the
     out-adjacency ``(meta, other, w)`` of the remaining graph. Returns (touched count, whether
     the search ended before its limit: then any larger limit gives the same outcome).
     """
     meta, to, weight = out
     dist, touched, mark, keys, values, via = work
-    left, stamp = targets
+    left, stamp, nodes, n_nodes = targets
     n_touched = 1
     dist[source] = 0.0
     touched[0] = source
@@ -161,9 +174,14 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
         if d > max_dist:
             break
         if mark[u] == stamp:
+            mark[u] = -stamp
             left -= 1
             if left == 0:
                 break
+            if via[u] == max_dist:
+                max_dist = _farthest(nodes, n_nodes, mark, stamp, via)
+                if d > max_dist:
+                    break
         settled += 1
         if settled > limit:
             complete = False
@@ -182,6 +200,8 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
                     if mark[x] == stamp and nd <= via[x]:  # a witness for x
                         mark[x] = 0
                         left -= 1
+                        if via[x] == max_dist and left > 0:
+                            max_dist = _farthest(nodes, n_nodes, mark, stamp, via)
         if left == 0:
             break
     return n_touched, complete
@@ -238,7 +258,8 @@ def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit, found)
         complete[i - i_lo] = record
         if count == 0:
             continue
-        n_touched, ended = _witness_search(u, v, max_dist, (count, stamp), out, work, limit)
+        targets = (count, stamp, out_nodes, n_out)
+        n_touched, ended = _witness_search(u, v, max_dist, targets, out, work, limit)
         complete[i - i_lo] = record and ended
         row = (i - i_lo) * n_out
         for j in range(n_out):
@@ -373,12 +394,13 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
             reuse = found[0][i]
             n_touched = 0
             if not reuse:
-                n_touched, _ = _witness_search(u, v, max_dist, (count, stamp), out, work, limit)
-            # The edges u -> x that exist already, by target: their offset in u's block (which
-            # a move to the pool's end keeps).
+                targets = (count, stamp, out_nodes, n_out)
+                n_touched, _ = _witness_search(u, v, max_dist, targets, out, work, limit)
+            # The edges u -> x that exist already, by target (marked, or settled by the search):
+            # their offset in u's block (which a move to the pool's end keeps).
             u_lo = meta_o[0, u]
             for k in range(u_lo, u_lo + meta_o[1, u]):
-                if mark[o_to[k]] == stamp:
+                if mark[o_to[k]] == stamp or mark[o_to[k]] == -stamp:
                     slot[o_to[k]] = k - u_lo
             for j in range(n_out):
                 x = out_nodes[j]
