@@ -519,7 +519,7 @@ def _trace(entry, hubs, edges, position, lower_end, pred):
     """Record in ``pred`` the edges from the hub at ``entry`` back to its space's root.
 
     Each hub's recorded edge leads to the previous hub of the path (its ``lower_end``, the
-    hierarchy's src row going forward, dst going backward), found through ``position``. A node
+    hierarchy's src column going forward, dst going backward), found through ``position``. A node
     on a shortest upward path to a kept hub is kept too (pruning only drops hubs reached the
     long way round), so the walk never leaves the space.
     """
@@ -538,10 +538,11 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     :func:`search_spaces`): ``space[0]`` the hubs, ``space[1]`` the hierarchy edge each was
     reached by, ``space_dist`` the upward distances. The best common hub of ``s``'s forward and
     ``t``'s backward space is the top of a shortest up-down path, whose halves are read back along
-    the recorded edges. ``hierarchy`` stacks (src, dst, child_a, child_b) of every hierarchy edge,
-    the original edges first; ``costs`` stacks the weight and length of the original edges;
-    ``node_ids`` maps an index to its graph node id. ``work`` (6, n + 1) int32, reused across calls
-    (few arguments keep numba's dispatch cheap): row 0 positions of hubs in a space and row 5
+    the recorded edges. ``hierarchy`` has a row (src, dst, child_a, child_b) per hierarchy edge,
+    the original edges first, and ``costs`` a row (weight, length) per original edge: unpacking
+    a path reads an edge's fields from one cache line. ``node_ids`` maps an index to its graph
+    node id. ``work`` (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch
+    cheap): row 0 positions of hubs in a space and row 5
     unpacking positions (both all ``-1`` on entry and left so), rows 1-2 predecessor edges, rows
     3-4 the unpacking output and stack. ``cut_cycles``: whether the graph has (near-)zero
     weights, see :func:`_unpack`. Returns ``(node ids, cum)``, ``cum`` the cumulative weight
@@ -565,12 +566,12 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
             best_i = i
             best_j = j
     if best_i >= 0:  # the forward half, from the meeting hub down to s
-        _trace(best_i, hubs, edges, position, hierarchy[0], pred_f)
+        _trace(best_i, hubs, edges, position, hierarchy[:, 0], pred_f)
     _mark(position, hubs, s_lo, s_hi, False)
     if best_i < 0:
         return np.empty(0, dtype=node_ids.dtype), np.empty((2, 0))
     _mark(position, hubs, t_lo, t_hi, True)
-    _trace(best_j, hubs, edges, position, hierarchy[1], pred_b)  # from the hub down to t
+    _trace(best_j, hubs, edges, position, hierarchy[:, 1], pred_b)  # from the hub down to t
     _mark(position, hubs, t_lo, t_hi, False)
     return _emit(s, t, hubs[best_i], hierarchy, costs, node_ids, work, cut_cycles)
 
@@ -581,7 +582,7 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     :func:`route`) into node ids and cumulative weights and lengths."""
     count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5], cut_cycles)
     path_edges = work[3]
-    dst = hierarchy[1]
+    dst = hierarchy[:, 1]
     nodes = np.empty(count + 1, dtype=node_ids.dtype)
     cum = np.empty((2, count + 1))
     nodes[0] = node_ids[s]
@@ -590,8 +591,8 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     for k in range(count):
         e = path_edges[k]
         nodes[k + 1] = node_ids[dst[e]]
-        cum[0, k + 1] = cum[0, k] + costs[0, e]
-        cum[1, k + 1] = cum[1, k] + costs[1, e]
+        cum[0, k + 1] = cum[0, k] + costs[e, 0]
+        cum[1, k + 1] = cum[1, k] + costs[e, 1]
     return nodes, cum
 
 
@@ -681,10 +682,10 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
     at most ``n - 1`` edges. When every edge weighs well above rounding noise, an optimal walk
     cannot repeat a node and the caller skips that bookkeeping.
     """
-    src = hierarchy[0]
-    dst = hierarchy[1]
-    child_a = hierarchy[2]
-    child_b = hierarchy[3]
+    src = hierarchy[:, 0]
+    dst = hierarchy[:, 1]
+    child_a = hierarchy[:, 2]
+    child_b = hierarchy[:, 3]
     # Hierarchy edges onto the stack, last edge at the bottom: first the backward half ...
     top = 0
     v = meet

@@ -76,7 +76,8 @@ class ContractionHierarchy:
         self._to = np.concatenate((f_to, b_to)).astype(np.int32)
         self._w = np.concatenate((f_w, b_w))
         self._edge = np.concatenate((f_e, b_e)).astype(np.int32)
-        self._hierarchy = np.vstack((src, dst, child_a, child_b)).astype(np.int32)
+        # One row per edge (src, dst, child_a, child_b): unpacking reads an edge from one line.
+        self._hierarchy = np.column_stack((src, dst, child_a, child_b)).astype(np.int32)
         self.shortcuts = int(src.shape[0] - compiled.n_edges)
         # Point-to-point queries read every node's pruned upward search spaces, computed once
         # here (tens to hundreds of hubs a node): scanning two of them beats a bidirectional
@@ -99,7 +100,7 @@ class ContractionHierarchy:
         # than the rounding noise of a path's sum (< 1e-9 of all weights for < 4e6 edges); a
         # graph whose lightest edge weighs more than that (Montpellier: 0.03 s) skips the check.
         cut_cycles = bool(w.shape[0] > 0 and w.min() <= 1e-9 * total)
-        self._costs = np.vstack((compiled.weight, compiled.length_m))  # of original edges
+        self._costs = np.column_stack((compiled.weight, compiled.length_m))  # original edges
         self._node_ids = compiled.node_ids[order]  # graph node id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
         self._search: tuple[np.ndarray, ...] = ()
