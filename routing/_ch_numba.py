@@ -46,21 +46,127 @@ def _grow(array, size):
 
 
 @njit(cache=True)
-def _witness_search(source, avoid, max_dist, targets, graph, work, limit):
+def _adjacency(n, tail, other, weight, m):
+    """Per-node blocks of the edges ``e < m`` by ``tail``: ``(start, length, cap), (other, w, e)``.
+
+    Each block has some slack; a block that fills up moves to the end of the pool (see
+    :func:`_append`). Self-loops are left out (they are on no shortest path).
+    """
+    length = np.zeros(n, dtype=np.int64)
+    for e in range(m):
+        if tail[e] != other[e]:
+            length[tail[e]] += 1
+    cap = length + 2
+    start = np.zeros(n, dtype=np.int64)
+    end = 0
+    for v in range(n):
+        start[v] = end
+        end += cap[v]
+    size = 2 * end + 16
+    pool_other = np.empty(size, dtype=np.int64)
+    pool_w = np.empty(size)
+    pool_e = np.empty(size, dtype=np.int64)
+    length[:] = 0
+    for e in range(m):
+        t = tail[e]
+        if t != other[e]:
+            k = start[t] + length[t]
+            pool_other[k] = other[e]
+            pool_w[k] = weight[e]
+            pool_e[k] = e
+            length[t] += 1
+    meta = np.empty((4, n), dtype=np.int64)
+    meta[0] = start
+    meta[1] = length
+    meta[2] = cap
+    meta[3, 0] = end  # the end of the pool's used part
+    return meta, pool_other, pool_w, pool_e
+
+
+@njit(cache=True)
+def _room(meta, pool_other, pool_w, pool_e, nodes, count, extra):
+    """Grow the pool so that ``extra`` edges can be appended to each of ``nodes[:count]``."""
+    need = meta[3, 0]
+    for i in range(count):
+        need += 4 * (meta[1, nodes[i]] + extra) + 4  # moves double a block: at most 4x in all
+    if need > pool_other.shape[0]:
+        size = max(need, 2 * pool_other.shape[0])
+        pool_other = _grow(pool_other, size)
+        pool_w = _grow(pool_w, size)
+        pool_e = _grow(pool_e, size)
+    return pool_other, pool_w, pool_e
+
+
+@njit(cache=True, inline="always")
+def _append(meta, pool_other, pool_w, pool_e, node, other, w, e):
+    """Append an edge to ``node``'s block, moving the block to the pool's end when full."""
+    start = meta[0, node]
+    length = meta[1, node]
+    if length == meta[2, node]:
+        cap = 2 * length + 2
+        new_start = meta[3, 0]
+        for k in range(length):
+            pool_other[new_start + k] = pool_other[start + k]
+            pool_w[new_start + k] = pool_w[start + k]
+            pool_e[new_start + k] = pool_e[start + k]
+        meta[0, node] = new_start
+        meta[2, node] = cap
+        meta[3, 0] = new_start + cap
+        start = new_start
+    pool_other[start + length] = other
+    pool_w[start + length] = w
+    pool_e[start + length] = e
+    meta[1, node] = length + 1
+
+
+@njit(cache=True, inline="always")
+def _remove(meta, pool_other, pool_w, pool_e, node, other):
+    """Remove the edge to ``other`` from ``node``'s block (the last one takes its place)."""
+    start = meta[0, node]
+    last = start + meta[1, node] - 1
+    for k in range(start, last + 1):
+        if pool_other[k] == other:
+            pool_other[k] = pool_other[last]
+            pool_w[k] = pool_w[last]
+            pool_e[k] = pool_e[last]
+            meta[1, node] -= 1
+            return
+
+
+@njit(cache=True, inline="always")
+def _farthest(nodes, n_nodes, mark, stamp, via):
+    """The largest ``via`` among ``nodes[:n_nodes]`` still marked with ``stamp``."""
+    farthest = 0.0
+    for j in range(n_nodes):
+        y = nodes[j]
+        if mark[y] == stamp and via[y] > farthest:
+            farthest = via[y]
+    return farthest
+
+
+@njit(cache=True)
+def _witness_search(source, avoid, max_dist, targets, out, work, limit):
     """Dijkstra from ``source`` avoiding ``avoid``; fills ``dist``, returns the touched count.
 
-    Stops past ``max_dist``, after ``limit`` settled nodes, or once all ``targets`` (nodes with
-    ``mark == stamp``, where ``targets = (count, stamp)``) are settled.
+    Stops past ``max_dist``, after ``limit`` settled nodes, or once every one of the ``targets``
+    (nodes with ``mark == stamp``, where ``targets = (count, stamp, nodes, n_nodes)``, ``nodes``
+    listing them among others) is settled or reached within its ``via`` distance (the path
+    through the contracted node): a witness need not be the shortest path, and in the dense top
+    of the hierarchy most targets are reached that way long before they are settled. Such a
+    target's mark is cleared, a settled one's becomes ``-stamp``, and ``max_dist`` shrinks to
+    the farthest target still open. ``out`` is the
+    out-adjacency ``(meta, other, w)`` of the remaining graph. Returns (touched count, whether
+    the search ended before its limit: then any larger limit gives the same outcome).
     """
-    head_out, next_out = graph[0], graph[1]
-    dst, weight = graph[5], graph[6]
-    dist, touched, mark, keys, values = work[0], work[1], work[2], work[3], work[4]
-    left, stamp = targets
+    meta, to, weight = out
+    dist, touched, mark, keys, values, via = work
+    left, stamp, nodes, n_nodes = targets
     n_touched = 1
     dist[source] = 0.0
     touched[0] = source
     size = heap_push(keys, values, 0, 0.0, source)
     settled = 0
+    complete = True
     while size > 0:
         d, u, size = heap_pop(keys, values, size)
         if d > dist[u]:
@@ -68,65 +174,45 @@ def _witness_search(source, avoid, max_dist, targets, graph, work, limit):
         if d > max_dist:
             break
         if mark[u] == stamp:
+            mark[u] = -stamp
             left -= 1
             if left == 0:
                 break
+            if via[u] == max_dist:
+                max_dist = _farthest(nodes, n_nodes, mark, stamp, via)
+                if d > max_dist:
+                    break
         settled += 1
         if settled > limit:
+            complete = False
             break
-        e = head_out[u]
-        while e != -1:
-            x = dst[e]
+        lo = meta[0, u]
+        for k in range(lo, lo + meta[1, u]):
+            x = to[k]
             if x != avoid:
-                nd = d + weight[e]
+                nd = d + weight[k]
                 if nd < dist[x]:
                     if dist[x] == INF:
                         touched[n_touched] = x
                         n_touched += 1
                     dist[x] = nd
                     size = heap_push(keys, values, size, nd, x)
-            e = next_out[e]
-    return n_touched
+                    if mark[x] == stamp and nd <= via[x]:  # a witness for x
+                        mark[x] = 0
+                        left -= 1
+                        if via[x] == max_dist and left > 0:
+                            max_dist = _farthest(nodes, n_nodes, mark, stamp, via)
+        if left == 0:
+            break
+    return n_touched, complete
 
 
 @njit(cache=True)
-def _neighbours(head, nxt, other, node, nodes, edges):
-    """Write the (live) neighbours of ``node`` along one list and their edges; returns count.
+def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, via):
+    """Mark the out-neighbours other than ``u`` with ``stamp``; returns (count, max distance).
 
-    Lists hold one edge per neighbour pair and no edge to a contracted node (those are unlinked
-    as nodes are contracted), so this is a plain walk.
+    ``via[x]`` is set to the length of the path ``u -> v -> x`` a witness must not exceed.
     """
-    count = 0
-    e = head[node]
-    while e != -1:
-        nodes[count] = other[e]
-        edges[count] = e
-        count += 1
-        e = nxt[e]
-    return count
-
-
-@njit(cache=True)
-def _unlink_contracted(head, nxt, other, node, contracted):
-    """Remove from ``node``'s list every edge whose other end is contracted."""
-    previous = -1
-    e = head[node]
-    while e != -1:
-        following = nxt[e]
-        if contracted[other[e]]:
-            if previous == -1:
-                head[node] = following
-            else:
-                nxt[previous] = following
-        else:
-            previous = e
-        e = following
-    return 0
-
-
-@njit(cache=True)
-def _mark_targets(u, out_nodes, out_edges, n_out, in_weight_u, weight, mark, stamp):
-    """Mark the out-neighbours other than ``u`` with ``stamp``; returns (count, max distance)."""
     count = 0
     max_dist = 0.0
     for j in range(n_out):
@@ -134,37 +220,56 @@ def _mark_targets(u, out_nodes, out_edges, n_out, in_weight_u, weight, mark, sta
         if x != u:
             mark[x] = stamp
             count += 1
-            via = in_weight_u + weight[out_edges[j]]
-            if via > max_dist:
-                max_dist = via
+            via[x] = w_in + out_w[j]
+            if via[x] > max_dist:
+                max_dist = via[x]
     return count, max_dist
 
 
 @njit(cache=True)
-def _simulate(v, graph, work, lists, deleted_neighbours, depth, stamp, limit):
+def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit, found):
     """Priority of contracting ``v`` now: edge difference + contracted neighbours + depth.
 
     ``stamp`` must be a fresh marker value per in-neighbour (it uses ``stamp .. stamp + n_in``);
-    returns (priority, next free stamp).
+    returns (priority, next free stamp). ``out``/``inc``: the out- and in-adjacency
+    ``(meta, other, w)`` of the remaining graph. ``found = (complete, needed)`` records the
+    outcome for the contraction that may follow: ``complete[i]`` whether the search from the
+    ``i``-th in-neighbour ended before its limit, and then ``needed[i * n_out + j]`` whether
+    the shortcut to the ``j``-th out-neighbour is needed (``complete`` is all false when
+    ``needed`` is too short).
     """
-    head_out, next_out, head_in, next_in, src, dst, weight = graph[:7]
-    dist, touched, mark = work[0], work[1], work[2]
-    in_nodes, in_edges, out_nodes, out_edges = lists
-    n_in = _neighbours(head_in, next_in, src, v, in_nodes, in_edges)
-    n_out = _neighbours(head_out, next_out, dst, v, out_nodes, out_edges)
+    dist, mark = work[0], work[2]
+    meta_o, o_to, o_w = out
+    meta_i, i_from, i_w = inc
+    o_lo = meta_o[0, v]
+    n_out = meta_o[1, v]
+    out_nodes = o_to[o_lo : o_lo + n_out]
+    out_w = o_w[o_lo : o_lo + n_out]
+    i_lo = meta_i[0, v]
+    n_in = meta_i[1, v]
+    complete, needed = found
+    record = n_in * n_out <= needed.shape[0]
     shortcuts = 0
-    for i in range(n_in):
-        u = in_nodes[i]
+    for i in range(i_lo, i_lo + n_in):
+        u = i_from[i]
         stamp += 1
-        w_in = weight[in_edges[i]]
-        count, max_dist = _mark_targets(u, out_nodes, out_edges, n_out, w_in, weight, mark, stamp)
+        w_in = i_w[i]
+        count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, work[5])
+        complete[i - i_lo] = record
         if count == 0:
             continue
-        n_touched = _witness_search(u, v, max_dist, (count, stamp), graph, work, limit)
+        targets = (count, stamp, out_nodes, n_out)
+        n_touched, ended = _witness_search(u, v, max_dist, targets, out, work, limit)
+        complete[i - i_lo] = record and ended
+        row = (i - i_lo) * n_out
         for j in range(n_out):
             x = out_nodes[j]
-            if x != u and dist[x] > w_in + weight[out_edges[j]]:
+            need = x != u and dist[x] > w_in + out_w[j]
+            if need:
                 shortcuts += 1
+            if record:
+                needed[row + j] = need
+        touched = work[1]
         for k in range(n_touched):
             dist[touched[k]] = INF
     priority = float(2 * (shortcuts - n_in - n_out) + deleted_neighbours[v] + depth[v])
@@ -179,12 +284,14 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     those of the searches that only estimate a priority (smaller: 30 instead of 500 makes the
     build 1.5x faster on grids for 4 % more shortcuts).
 
-    The edge store keeps every edge ever made (the hierarchy), while each node's in/out lists
-    are linked lists over it holding only the edges to uncontracted neighbours: contracting a
-    node unlinks its edges from its neighbours' lists, so the remaining graph stays as small as
-    the contraction allows. Shortcuts are de-duplicated through a per-node slot array (the edge
-    ``u -> x`` of the in-neighbour being processed), in constant time. Priorities are updated
-    lazily: re-evaluated when popped, and put back unless still the minimum.
+    The edge store keeps every edge ever made (the hierarchy). The remaining graph is held apart
+    as per-node adjacency blocks (out- and in-edges: neighbour, weight, edge id), contiguous so
+    that the witness searches read memory in order, as in the dynamic graphs of OSRM and
+    RoutingKit: contracting a node removes its edges from its neighbours' blocks (swap with the
+    last), and a block that fills up with shortcuts moves to the end of a pool with twice the
+    room. Shortcuts are de-duplicated through a per-node slot array (the edge ``u -> x`` of the
+    in-neighbour being processed), in constant time. Priorities are updated lazily:
+    re-evaluated when popped, and put back unless still the minimum.
     """
     m = src0.shape[0]
     capacity = max(16, 2 * m)
@@ -193,15 +300,8 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     weight = _grow(weight0.astype(np.float64), capacity)
     child_a = np.full(capacity, -1, dtype=np.int64)
     child_b = np.full(capacity, -1, dtype=np.int64)
-    next_out = np.full(capacity, -1, dtype=np.int64)
-    next_in = np.full(capacity, -1, dtype=np.int64)
-    head_out = np.full(n, -1, dtype=np.int64)
-    head_in = np.full(n, -1, dtype=np.int64)
-    for e in range(m):
-        next_out[e] = head_out[src[e]]
-        head_out[src[e]] = e
-        next_in[e] = head_in[dst[e]]
-        head_in[dst[e]] = e
+    meta_o, o_to, o_w, o_e = _adjacency(n, src, dst, weight, m)
+    meta_i, i_from, i_w, i_e = _adjacency(n, dst, src, weight, m)
     edge_count = m
 
     contracted = np.zeros(n, dtype=np.bool_)
@@ -211,22 +311,21 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     dist = np.full(n, INF)
     touched = np.empty(n, dtype=np.int64)
     mark = np.zeros(n, dtype=np.int64)
+    target_via = np.empty(n)
     slot = np.full(n, -1, dtype=np.int64)
-    keys = np.empty(capacity + 1)
-    values = np.empty(capacity + 1, dtype=np.int64)
+    keys = np.empty(o_to.shape[0] + 1)
+    values = np.empty(o_to.shape[0] + 1, dtype=np.int64)
     in_nodes = np.empty(n, dtype=np.int64)
-    in_edges = np.empty(n, dtype=np.int64)
+    in_w = np.empty(n)
+    in_e = np.empty(n, dtype=np.int64)
     out_nodes = np.empty(n, dtype=np.int64)
-    out_edges = np.empty(n, dtype=np.int64)
-    # Neighbour lists for the priority refreshes (``_simulate`` overwrites the ones above).
-    sim_lists = (
-        np.empty(n, dtype=np.int64),
-        np.empty(n, dtype=np.int64),
-        np.empty(n, dtype=np.int64),
-        np.empty(n, dtype=np.int64),
-    )
-    work = (dist, touched, mark, keys, values)
-    graph = (head_out, next_out, head_in, next_in, src, dst, weight, contracted)
+    out_w = np.empty(n)
+    out_e = np.empty(n, dtype=np.int64)
+    work = (dist, touched, mark, keys, values, target_via)
+    # The witness searches of the last priority simulation, for the contraction that follows.
+    found = (np.zeros(n, dtype=np.bool_), np.zeros(1 << 16, dtype=np.bool_))
+    out = (meta_o, o_to, o_w)
+    inc = (meta_i, i_from, i_w)
 
     priority = np.zeros(n)
     heap = [(0.0, np.int64(0))]
@@ -234,7 +333,7 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     stamp = 0
     for v in range(n):
         p, stamp = _simulate(
-            v, graph, work, sim_lists, deleted_neighbours, depth, stamp, simulation_limit
+            v, out, inc, work, deleted_neighbours, depth, stamp, simulation_limit, found
         )
         priority[v] = p
         heap.append((p, np.int64(v)))
@@ -248,15 +347,25 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
             continue
         # Lazy update: re-evaluate, and put back if no longer the minimum.
         p_new, stamp = _simulate(
-            v, graph, work, sim_lists, deleted_neighbours, depth, stamp, simulation_limit
+            v, out, inc, work, deleted_neighbours, depth, stamp, simulation_limit, found
         )
         if len(heap) > 0 and p_new > heap[0][0]:
             priority[v] = p_new
             heapq.heappush(heap, (p_new, np.int64(v)))
             continue
-        n_in = _neighbours(head_in, next_in, src, v, in_nodes, in_edges)
-        n_out = _neighbours(head_out, next_out, dst, v, out_nodes, out_edges)
-        # Make sure the edge store (and the witness heap) can take every possible shortcut.
+        lo = meta_i[0, v]
+        n_in = meta_i[1, v]
+        for i in range(n_in):
+            in_nodes[i] = i_from[lo + i]
+            in_w[i] = i_w[lo + i]
+            in_e[i] = i_e[lo + i]
+        lo = meta_o[0, v]
+        n_out = meta_o[1, v]
+        for j in range(n_out):
+            out_nodes[j] = o_to[lo + j]
+            out_w[j] = o_w[lo + j]
+            out_e[j] = o_e[lo + j]
+        # Make sure the edge store, the pools (and the witness heap) can take every shortcut.
         need = edge_count + n_in * n_out + 1
         if need > src.shape[0]:
             size = max(need, 2 * src.shape[0])
@@ -265,54 +374,63 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
             weight = _grow(weight, size)
             child_a = _grow(child_a, size)
             child_b = _grow(child_b, size)
-            next_out = _grow(next_out, size)
-            next_in = _grow(next_in, size)
-            keys = _grow(keys, size + 1)
-            values = _grow(values, size + 1)
-            work = (dist, touched, mark, keys, values)
-            graph = (head_out, next_out, head_in, next_in, src, dst, weight, contracted)
+        o_to, o_w, o_e = _room(meta_o, o_to, o_w, o_e, in_nodes, n_in, n_out)
+        i_from, i_w, i_e = _room(meta_i, i_from, i_w, i_e, out_nodes, n_out, n_in)
+        if keys.shape[0] < o_to.shape[0] + 1:
+            keys = _grow(keys, o_to.shape[0] + 1)
+            values = _grow(values, o_to.shape[0] + 1)
+            work = (dist, touched, mark, keys, values, target_via)
+        out = (meta_o, o_to, o_w)
+        inc = (meta_i, i_from, i_w)
         for i in range(n_in):
             u = in_nodes[i]
             stamp += 1
-            w_in = weight[in_edges[i]]
-            count, max_dist = _mark_targets(
-                u, out_nodes, out_edges, n_out, w_in, weight, mark, stamp
-            )
+            w_in = in_w[i]
+            count, max_dist = _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, work[5])
             if count == 0:
                 continue
-            n_touched = _witness_search(u, v, max_dist, (count, stamp), graph, work, limit)
-            # The edges u -> x that exist already, by target.
-            e = head_out[u]
-            while e != -1:
-                if mark[dst[e]] == stamp:
-                    slot[dst[e]] = e
-                e = next_out[e]
+            # The simulation just run searched from u already: its outcome stands unless it
+            # stopped at its (smaller) limit.
+            reuse = found[0][i]
+            n_touched = 0
+            if not reuse:
+                targets = (count, stamp, out_nodes, n_out)
+                n_touched, _ = _witness_search(u, v, max_dist, targets, out, work, limit)
+            # The edges u -> x that exist already, by target (marked, or settled by the search):
+            # their offset in u's block (which a move to the pool's end keeps).
+            u_lo = meta_o[0, u]
+            for k in range(u_lo, u_lo + meta_o[1, u]):
+                if mark[o_to[k]] == stamp or mark[o_to[k]] == -stamp:
+                    slot[o_to[k]] = k - u_lo
             for j in range(n_out):
                 x = out_nodes[j]
                 if x == u:
                     continue
-                via = w_in + weight[out_edges[j]]
-                if dist[x] <= via:
+                via = w_in + out_w[j]
+                if (not found[1][i * n_out + j]) if reuse else dist[x] <= via:
                     continue
-                existing = slot[x]
-                if existing != -1:
-                    if weight[existing] > via:
-                        weight[existing] = via
-                        child_a[existing] = in_edges[i]
-                        child_b[existing] = out_edges[j]
+                if slot[x] != -1:
+                    k = meta_o[0, u] + slot[x]
+                    if o_w[k] > via:  # a shorter path through v: the edge becomes a shortcut
+                        e = o_e[k]
+                        o_w[k] = via
+                        weight[e] = via
+                        child_a[e] = in_e[i]
+                        child_b[e] = out_e[j]
+                        x_lo = meta_i[0, x]
+                        for q in range(x_lo, x_lo + meta_i[1, x]):
+                            if i_e[q] == e:
+                                i_w[q] = via
                     continue
                 e = edge_count
                 edge_count += 1
                 src[e] = u
                 dst[e] = x
                 weight[e] = via
-                child_a[e] = in_edges[i]
-                child_b[e] = out_edges[j]
-                next_out[e] = head_out[u]
-                head_out[u] = e
-                next_in[e] = head_in[x]
-                head_in[x] = e
-                slot[x] = e
+                child_a[e] = in_e[i]
+                child_b[e] = out_e[j]
+                _append(meta_o, o_to, o_w, o_e, u, x, via, e)
+                _append(meta_i, i_from, i_w, i_e, x, u, via, e)
             for j in range(n_out):
                 slot[out_nodes[j]] = -1
             for k in range(n_touched):
@@ -320,19 +438,23 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
         contracted[v] = True
         rank[v] = order
         order += 1
-        # Unlink v from its neighbours' lists and update their contracted-neighbour and depth
-        # terms. Their priorities are re-evaluated when popped (lazy updates): re-simulating
-        # every neighbour after each contraction cost 3x the build time on grids for no gain.
+        # Remove v's edges from its neighbours' blocks and update their contracted-neighbour
+        # and depth terms. Their priorities are re-evaluated when popped (lazy updates):
+        # re-simulating every neighbour after each contraction cost 3x the build time on grids.
         for i in range(n_in):
             u = in_nodes[i]
-            _unlink_contracted(head_out, next_out, dst, u, contracted)
+            _remove(meta_o, o_to, o_w, o_e, u, v)
             deleted_neighbours[u] += 1
             depth[u] = max(depth[u], depth[v] + 1)
         for j in range(n_out):
             x = out_nodes[j]
-            _unlink_contracted(head_in, next_in, src, x, contracted)
+            _remove(meta_i, i_from, i_w, i_e, x, v)
             deleted_neighbours[x] += 1
             depth[x] = max(depth[x], depth[v] + 1)
+        meta_o[1, v] = 0
+        meta_i[1, v] = 0
+        if n_in * n_out > found[1].shape[0]:
+            found = (found[0], np.zeros(2 * n_in * n_out, dtype=np.bool_))
     return (
         rank,
         src[:edge_count].copy(),
@@ -397,7 +519,7 @@ def _trace(entry, hubs, edges, position, lower_end, pred):
     """Record in ``pred`` the edges from the hub at ``entry`` back to its space's root.
 
     Each hub's recorded edge leads to the previous hub of the path (its ``lower_end``, the
-    hierarchy's src row going forward, dst going backward), found through ``position``. A node
+    hierarchy's src column going forward, dst going backward), found through ``position``. A node
     on a shortest upward path to a kept hub is kept too (pruning only drops hubs reached the
     long way round), so the walk never leaves the space.
     """
@@ -416,10 +538,11 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     :func:`search_spaces`): ``space[0]`` the hubs, ``space[1]`` the hierarchy edge each was
     reached by, ``space_dist`` the upward distances. The best common hub of ``s``'s forward and
     ``t``'s backward space is the top of a shortest up-down path, whose halves are read back along
-    the recorded edges. ``hierarchy`` stacks (src, dst, child_a, child_b) of every hierarchy edge,
-    the original edges first; ``costs`` stacks the weight and length of the original edges;
-    ``node_ids`` maps an index to its graph node id. ``work`` (6, n + 1) int32, reused across calls
-    (few arguments keep numba's dispatch cheap): row 0 positions of hubs in a space and row 5
+    the recorded edges. ``hierarchy`` has a row (src, dst, child_a, child_b) per hierarchy edge,
+    the original edges first, and ``costs`` a row (weight, length) per original edge: unpacking
+    a path reads an edge's fields from one cache line. ``node_ids`` maps an index to its graph
+    node id. ``work`` (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch
+    cheap): row 0 positions of hubs in a space and row 5
     unpacking positions (both all ``-1`` on entry and left so), rows 1-2 predecessor edges, rows
     3-4 the unpacking output and stack. ``cut_cycles``: whether the graph has (near-)zero
     weights, see :func:`_unpack`. Returns ``(node ids, cum)``, ``cum`` the cumulative weight
@@ -443,12 +566,12 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
             best_i = i
             best_j = j
     if best_i >= 0:  # the forward half, from the meeting hub down to s
-        _trace(best_i, hubs, edges, position, hierarchy[0], pred_f)
+        _trace(best_i, hubs, edges, position, hierarchy[:, 0], pred_f)
     _mark(position, hubs, s_lo, s_hi, False)
     if best_i < 0:
         return np.empty(0, dtype=node_ids.dtype), np.empty((2, 0))
     _mark(position, hubs, t_lo, t_hi, True)
-    _trace(best_j, hubs, edges, position, hierarchy[1], pred_b)  # from the hub down to t
+    _trace(best_j, hubs, edges, position, hierarchy[:, 1], pred_b)  # from the hub down to t
     _mark(position, hubs, t_lo, t_hi, False)
     return _emit(s, t, hubs[best_i], hierarchy, costs, node_ids, work, cut_cycles)
 
@@ -459,7 +582,7 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     :func:`route`) into node ids and cumulative weights and lengths."""
     count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5], cut_cycles)
     path_edges = work[3]
-    dst = hierarchy[1]
+    dst = hierarchy[:, 1]
     nodes = np.empty(count + 1, dtype=node_ids.dtype)
     cum = np.empty((2, count + 1))
     nodes[0] = node_ids[s]
@@ -468,9 +591,27 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     for k in range(count):
         e = path_edges[k]
         nodes[k + 1] = node_ids[dst[e]]
-        cum[0, k + 1] = cum[0, k] + costs[0, e]
-        cum[1, k + 1] = cum[1, k] + costs[1, e]
+        cum[0, k + 1] = cum[0, k] + costs[e, 0]
+        cum[1, k + 1] = cum[1, k] + costs[e, 1]
     return nodes, cum
+
+
+@njit(cache=True, inline="always")
+def _stalled(u, d, down_ptr, to, w, dist):
+    """Stall-on-demand: whether ``u``, reached at ``d``, is reached shorter from a higher node.
+
+    ``down_ptr`` is the CSR pointer of the other direction's search graph, which lists the
+    edges between ``u`` and its higher neighbours walked the other way: into ``u`` for a
+    forward search. When one of them gives ``dist[x] + w < d``, ``u``'s distance is not the
+    shortest, so no shortest up-down path passes through ``u`` and its edges need not be
+    relaxed (Geisberger et al., WEA 2008, section 5).
+    """
+    stalled = False
+    for k in range(down_ptr[u], down_ptr[u + 1]):
+        if dist[to[k]] + w[k] < d:
+            stalled = True
+            break
+    return stalled
 
 
 @njit(cache=True)
@@ -480,7 +621,8 @@ def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, c
     For graphs whose search spaces are too large to keep (see :func:`search_spaces`).
     ``graph`` is ``(ptr, to, w, e_id)``, the forward (``ptr[0]``) and backward (``ptr[1]``)
     upward search graphs. ``search`` is ``(dist (2, n), keys (2, m + 1), values (2, m + 1),
-    touched (2, n + 1))`` of work arrays, ``dist`` all ``inf`` on entry and left so. The other
+    touched (2, n + 1))`` of work arrays, ``dist`` all ``inf`` on entry and left so. Nodes a
+    higher node reaches shorter are stalled (see :func:`_stalled`). The other
     arguments and the result are those of :func:`route`; the two halves of the path are
     recorded in ``work[1]`` (forward) and ``work[2]`` (backward).
     """
@@ -509,6 +651,8 @@ def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, c
         if other < INF and d + other < best:
             best = d + other
             meet = u
+        if _stalled(u, d, ptr[1 - side], to, w, dist[side]):
+            continue
         for k in range(ptr[side, u], ptr[side, u + 1]):
             x = to[k]
             nd = d + w[k]
@@ -538,10 +682,10 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
     at most ``n - 1`` edges. When every edge weighs well above rounding noise, an optimal walk
     cannot repeat a node and the caller skips that bookkeeping.
     """
-    src = hierarchy[0]
-    dst = hierarchy[1]
-    child_a = hierarchy[2]
-    child_b = hierarchy[3]
+    src = hierarchy[:, 0]
+    dst = hierarchy[:, 1]
+    child_a = hierarchy[:, 2]
+    child_b = hierarchy[:, 3]
     # Hierarchy edges onto the stack, last edge at the bottom: first the backward half ...
     top = 0
     v = meet
@@ -596,11 +740,14 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
 
 
 @njit(cache=True)
-def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled):
+def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled, stall_ptr, stall):
     """Exhaust the upward search from ``start``; returns the number of settled nodes.
 
     Settled nodes go to ``settled[0]``, the edges they were reached by to ``settled[1]`` (``-1``
-    for ``start``) and their distances to ``work_f[1]``, in the order settled. Work arrays:
+    for ``start``) and their distances to ``work_f[1]``, in the order settled. With ``stall``,
+    nodes a higher node reaches shorter (through the other direction's search graph, whose CSR
+    pointer is ``stall_ptr``; see :func:`_stalled`) are neither reported nor expanded: no
+    shortest up-down path passes through them. Work arrays:
     ``work_f[0]`` distances (all ``inf`` on entry and left so), ``work_f[2]``/``work_i[0]`` heap
     keys/values (as long as ``to``), ``work_i[1]`` predecessor edges, ``work_i[2]`` touched nodes.
     """
@@ -619,6 +766,8 @@ def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled):
     while size > 0:
         d, u, size = heap_pop(keys, values, size)
         if d > dist[u]:
+            continue
+        if stall and _stalled(u, d, stall_ptr, to, w, dist):
             continue
         settled[0, n_settled] = u
         settled[1, n_settled] = pred[u]
@@ -687,14 +836,17 @@ def _prune_space(start, end, other_starts, hubs, dist, other_hubs, other_dist, p
     """Drop from the space at ``start:end`` the hubs a shorter path reaches; returns the new end.
 
     Hub ``h`` goes when some hub ``g`` of both this space and ``h``'s final space on the other
-    side gives a path shorter by more than ``tolerance``. ``position`` must mark this space's
-    hubs; it is reset to ``-1`` for all of them.
+    side gives a path shorter by more than ``tolerance``; final spaces are sorted by distance,
+    so the scan of ``h``'s stops at the first hub as far as the distance to beat. ``position``
+    must mark this space's hubs; it is reset to ``-1`` for all of them.
     """
     keep = np.ones(end - start, dtype=np.bool_)
     for i in range(start + 1, end):  # the node itself (first) always stays
         h = hubs[i]
         limit = dist[i] - tolerance
         for j in range(other_starts[h], other_starts[h + 1]):
+            if other_dist[j] >= limit:  # spaces are sorted by distance: no witness further on
+                break
             p = position[other_hubs[j]]
             if p >= 0 and dist[p] + other_dist[j] < limit:
                 keep[i - start] = False
@@ -702,6 +854,31 @@ def _prune_space(start, end, other_starts, hubs, dist, other_hubs, other_dist, p
     for i in range(start, end):
         position[hubs[i]] = -1
     return keep
+
+
+@njit(cache=True)
+def unpruned_space_estimate(n, ptr, to, w, e_id, samples):
+    """Estimated total size of every node's upward search spaces (forward + backward), unpruned.
+
+    Exhausts both upward searches from ``samples`` nodes evenly spread over the rank order
+    (nodes are numbered by decreasing rank) and scales their mean size up to ``n`` nodes.
+    Pruning keeps 15-60 % of these hubs on the graphs measured (Montpellier: about half; a
+    street grid: 15 %), so a graph whose estimate exceeds ten times the budget of
+    :func:`search_spaces` cannot fit it and is spared the attempt.
+    """
+    if n == 0 or samples <= 0:
+        return 0.0
+    work_f, work_i, settled = _search_work(n, to.shape[0])
+    total = 0
+    count = min(samples, n)
+    for k in range(count):
+        v = (k * n) // count + (n // count) // 2
+        v = min(v, n - 1)
+        for side in range(2):
+            total += _full_upward_search(
+                v, ptr[side], to, w, e_id, work_f, work_i, settled, ptr[1 - side], False
+            )
+    return total / count * n
 
 
 @njit(cache=True)
@@ -716,7 +893,8 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
     spaces, then hub ``h`` is pruned when ``v``'s space and ``h``'s space on the other side give
     a path shorter by more than ``tolerance`` (such a hub cannot top a shortest path from ``v``).
     Every hub on a shortest upward path stays, so queries stay exact and each kept hub's path
-    back to ``v`` stays inside the space.
+    back to ``v`` stays inside the space. Each final space lists ``v`` first, then its hubs by
+    increasing distance (which halves the pruning time on a street grid).
 
     Gives up once the spaces hold more than ``budget`` entries, returning empty arrays.
 
@@ -762,6 +940,16 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
                     edges[side, kept] = edges[side, i]
                     dist[side, kept] = dist[side, i]
                     kept += 1
+            # By distance (after the node itself): pruning scans a space only up to the distance
+            # it must beat (weights are non-negative), a fraction of it for the nearer hubs.
+            if kept - start > 2:
+                by_dist = np.argsort(dist[side, start + 1 : kept], kind="mergesort") + start + 1
+                sorted_hubs = hubs[side, by_dist]
+                sorted_edges = edges[side, by_dist]
+                sorted_dist = dist[side, by_dist]
+                hubs[side, start + 1 : kept] = sorted_hubs
+                edges[side, start + 1 : kept] = sorted_edges
+                dist[side, start + 1 : kept] = sorted_dist
             count[side] = kept
             starts[side, v + 1] = kept
         if count[0] + count[1] > budget:
@@ -784,6 +972,10 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
 def many_to_many(sources, targets, n, ptr, to, w, e_id):
     """Shortest-path weights from every source to every target (bucket algorithm); inf if none.
 
+    Both the backward searches (filling the buckets) and the forward ones (scanning them) stall
+    on demand, as Knopp et al. do: a stalled node's distance is not the shortest, so its bucket
+    entry or scan could never give a matrix entry.
+
     ``ptr[0]``/``ptr[1]``: CSR pointers of the forward and backward search graphs, as in
     :func:`search_spaces`.
     """
@@ -796,7 +988,9 @@ def many_to_many(sources, targets, n, ptr, to, w, e_id):
     bucket_dist = np.empty(capacity)
     count = 0
     for j in range(targets.shape[0]):
-        n_settled = _full_upward_search(targets[j], ptr[1], to, w, e_id, work_f, work_i, settled)
+        n_settled = _full_upward_search(
+            targets[j], ptr[1], to, w, e_id, work_f, work_i, settled, ptr[0], True
+        )
         if count + n_settled > capacity:
             capacity = max(2 * capacity, count + n_settled)
             bucket_node = _grow(bucket_node, capacity)
@@ -823,7 +1017,9 @@ def many_to_many(sources, targets, n, ptr, to, w, e_id):
         fill[v] += 1
     out = np.full((sources.shape[0], targets.shape[0]), INF)
     for i in range(sources.shape[0]):
-        n_settled = _full_upward_search(sources[i], ptr[0], to, w, e_id, work_f, work_i, settled)
+        n_settled = _full_upward_search(
+            sources[i], ptr[0], to, w, e_id, work_f, work_i, settled, ptr[1], True
+        )
         row = out[i]
         for k in range(n_settled):
             v = settled[0, k]

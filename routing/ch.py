@@ -76,24 +76,31 @@ class ContractionHierarchy:
         self._to = np.concatenate((f_to, b_to)).astype(np.int32)
         self._w = np.concatenate((f_w, b_w))
         self._edge = np.concatenate((f_e, b_e)).astype(np.int32)
-        self._hierarchy = np.vstack((src, dst, child_a, child_b)).astype(np.int32)
+        # One row per edge (src, dst, child_a, child_b): unpacking reads an edge from one line.
+        self._hierarchy = np.column_stack((src, dst, child_a, child_b)).astype(np.int32)
         self.shortcuts = int(src.shape[0] - compiled.n_edges)
         # Point-to-point queries read every node's pruned upward search spaces, computed once
         # here (tens to hundreds of hubs a node): scanning two of them beats a bidirectional
         # search. Past ``max_space_entries`` (large, hierarchy-poor graphs) they are dropped
-        # and queries run the bidirectional search instead.
+        # and queries run the bidirectional search instead. A sample of unpruned spaces tells
+        # the graphs far past it (220,000-node street grid: 60x) before the spaces are built.
         w = compiled.weight
         total = float(w.sum())
         budget = min(max_space_entries, 256 * n)
-        self._space_ptr, self._space, self._space_dist = _ch_numba.search_spaces(
-            n, self._ptr, self._to, self._w, self._edge, 1e-9 * total, budget
-        )
+        args = (n, self._ptr, self._to, self._w, self._edge)
+        if _ch_numba.unpruned_space_estimate(*args, 128) > 10 * budget:
+            self._space_ptr = np.zeros((2, 0), dtype=np.int64)
+            self._space = np.empty((2, 0), dtype=np.int32)
+            self._space_dist = np.empty(0)
+        else:
+            spaces = _ch_numba.search_spaces(*args, 1e-9 * total, budget)
+            self._space_ptr, self._space, self._space_dist = spaces
         self.uses_spaces = bool(self._space_ptr.shape[1] > 0)
         # An optimal path can repeat a node only through a cycle that weighs nothing, or less
         # than the rounding noise of a path's sum (< 1e-9 of all weights for < 4e6 edges); a
         # graph whose lightest edge weighs more than that (Montpellier: 0.03 s) skips the check.
         cut_cycles = bool(w.shape[0] > 0 and w.min() <= 1e-9 * total)
-        self._costs = np.vstack((compiled.weight, compiled.length_m))  # of original edges
+        self._costs = np.column_stack((compiled.weight, compiled.length_m))  # original edges
         self._node_ids = compiled.node_ids[order]  # graph node id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
         self._search: tuple[np.ndarray, ...] = ()
