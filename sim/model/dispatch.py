@@ -189,15 +189,13 @@ class Dispatcher:
 
     def charge_if_short(self, robot: Robot, orders: list[Order]) -> None:
         """Charge ``robot`` if some order it could carry is beyond its battery now."""
-        if not orders:
-            return
-        seqs = OrderArrays.seqs(orders)
-        waiting = np.fromiter((o.order_id in self.waiting for o in orders), bool, len(orders))
-        energy = self.reach.round_trip_wh[self.reach.group_of[robot.robot_id]][seqs]
-        carried = self.order_arrays.weight_kg[seqs] <= robot.spec.payload_kg
-        candidates = energy[waiting & carried & np.isfinite(energy)]  # reachable ones
-        if candidates.size and not robot.can_do(float(candidates.max())):
-            self.send_to_charge(robot)
+        for order in orders:
+            if order.order_id not in self.waiting or order.weight_kg > robot.spec.payload_kg:
+                continue
+            trip = self.trip(robot, order)
+            if trip is not None and not robot.can_do(trip[1]):
+                self.send_to_charge(robot)
+                return
 
     def send_to_charge(self, robot: Robot) -> None:
         """Send an idle robot to charge (if its hub has chargers and it is not full)."""
