@@ -15,7 +15,7 @@ ever serve (too heavy, unreachable, beyond range with a full battery) are reject
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -196,6 +196,34 @@ class Dispatcher:
             if trip is not None and not robot.can_do(trip[1]):
                 self.send_to_charge(robot)
                 return
+
+    def charger_for_group(self, lead: Robot, orders: list[Order]) -> Callable[[Robot], None]:
+        """:meth:`charge_if_short` for the robots of ``lead``'s group (hub and type) over the
+        same ``orders``, in O(1) a robot after one sort.
+
+        The orders it could carry and reach are sorted once by round-trip energy, farthest
+        first; for each robot the farthest one still waiting decides (a robot is short of some
+        order exactly when it is short of that one). Orders only leave the queue during a
+        round, so the pointer to it only moves forward.
+        """
+        energy = self.reach.round_trip_wh[self.reach.group_of[lead.robot_id]]
+        payload = lead.spec.payload_kg
+        candidates = [
+            order
+            for order in orders
+            if order.weight_kg <= payload and np.isfinite(energy[order.seq])
+        ]
+        candidates.sort(key=lambda order: -energy[order.seq])
+        first = 0
+
+        def charge_if_short(robot: Robot) -> None:
+            nonlocal first
+            while first < len(candidates) and candidates[first].order_id not in self.waiting:
+                first += 1
+            if first < len(candidates) and not robot.can_do(float(energy[candidates[first].seq])):
+                self.send_to_charge(robot)
+
+        return charge_if_short
 
     def send_to_charge(self, robot: Robot) -> None:
         """Send an idle robot to charge (if its hub has chargers and it is not full)."""

@@ -228,7 +228,8 @@ def _mean_nearest_leg_s(travel: np.ndarray) -> float:
     n_stops = travel.shape[0] - 1
     if n_stops < 2:
         return 60.0
-    legs = travel[1:, 1:] + np.diag(np.full(n_stops, np.inf))
+    legs = travel[1:, 1:].copy()
+    np.fill_diagonal(legs, np.inf)
     return max(float(np.minimum(legs.min(axis=1), 1e6).mean()), 1.0)
 
 

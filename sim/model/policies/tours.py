@@ -149,6 +149,7 @@ class Tours:
     def _send(dispatcher: Dispatcher, sector: _Sector, tours: list[list[int]]) -> None:
         """Send each robot of ``sector`` its tour, cut to what its battery covers."""
         orders = sector.orders
+        charge_if_short = None
         for robot, stops in zip(sector.robots, tours, strict=True):
             chosen = [orders[k] for k in stops]
             routes = None
@@ -160,7 +161,9 @@ class Tours:
             if routes is not None:
                 dispatcher.send(robot, chosen, routes)
             else:
-                dispatcher.charge_if_short(robot, orders)
+                if charge_if_short is None:  # the sector's robots are of one group
+                    charge_if_short = dispatcher.charger_for_group(robot, orders)
+                charge_if_short(robot)
 
     def _vehicle(self, robot: Robot) -> Vehicle:
         battery = robot.spec.battery
