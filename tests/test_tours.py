@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -291,13 +292,13 @@ def test_a_round_plans_the_same_tours_on_any_number_of_threads(
     )
     world = grid_world(day)
     sectors: list[int] = []
-    plan_all = policy.Tours._plan_all
+    plans = policy.Tours._plans
 
-    def counting(self: policy.Tours, dispatcher: object, found: list, budget: float) -> list:
+    def counting(self: policy.Tours, dispatcher: object, found: list, budget: float) -> Iterator:
         sectors.append(len(found))
-        return plan_all(self, dispatcher, found, budget)  # type: ignore[arg-type]
+        return plans(self, dispatcher, found, budget)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(policy.Tours, "_plan_all", counting)
+    monkeypatch.setattr(policy.Tours, "_plans", counting)
     runs = []
     for threads in ("1", "3"):
         monkeypatch.setenv("CARRETA_PLANNING_THREADS", threads)

@@ -5,8 +5,9 @@ idle robots with the scenario's ``dispatch.planner`` (:mod:`carreta.sim.model.to
 round's ``dispatch.time_budget_ms`` is shared between the hubs (and sectors) in proportion to
 their orders. Large rounds are cut into angular sectors around the hub (cluster first, route
 second). The sectors of a round share no robot and no order: they are planned side by side on
-up to :func:`planning_threads` threads (the compiled planners release Python's lock), then the
-tours are sent in the sectors' order, so a day is the same on any number of threads.
+up to :func:`planning_threads` threads (the compiled planners release Python's lock) and their
+tours are sent in the sectors' order, each sector while the next are still being planned, so a
+day is the same on any number of threads.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import heapq
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ClassVar
@@ -77,8 +79,9 @@ class Tours:
             if picked.size:
                 mine = [orders[k] for k in picked.tolist()]
                 sectors += self._sectors(dispatcher, groups[key], mine, seqs[picked])
-        # Sectors share no robot and no order: plan them all (side by side), then send.
-        plans = self._plan_all(dispatcher, sectors, budget_ms_per_order)
+        # Sectors share no robot and no order: they are planned side by side, and each is sent
+        # (in order) while the next ones are still being planned.
+        plans = self._plans(dispatcher, sectors, budget_ms_per_order)
         for sector, tours in zip(sectors, plans, strict=True):
             self._send(dispatcher, sector, tours)
 
@@ -109,20 +112,23 @@ class Tours:
                 sectors.append(_Sector(crew, [orders[i] for i in part.tolist()], seqs[part]))
         return sectors
 
-    def _plan_all(
+    def _plans(
         self, dispatcher: Dispatcher, sectors: list[_Sector], budget_ms_per_order: float
-    ) -> list[list[list[int]]]:
-        """The tours of every sector, in order; on up to :func:`planning_threads` threads.
+    ) -> Iterator[list[list[int]]]:
+        """The tours of every sector, in order, each as soon as it is planned; on up to
+        :func:`planning_threads` threads.
 
         A sector's plan depends only on its own problem (the search's budget is counted in
-        work, not time), so the plans are the same on any number of threads.
+        work, not time) and sending a sector's tours touches only its robots and orders, so
+        the plans are the same on any number of threads.
         """
         threads = min(len(sectors), planning_threads())
         plan = functools.partial(self._plan, dispatcher, budget_ms_per_order=budget_ms_per_order)
         if threads <= 1:
-            return [plan(sector) for sector in sectors]
+            yield from map(plan, sectors)
+            return
         with ThreadPoolExecutor(threads, thread_name_prefix="carreta-plan") as pool:
-            return list(pool.map(plan, sectors))
+            yield from pool.map(plan, sectors)
 
     def _plan(
         self, dispatcher: Dispatcher, sector: _Sector, *, budget_ms_per_order: float
