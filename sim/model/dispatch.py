@@ -189,13 +189,7 @@ class Dispatcher:
 
     def charge_if_short(self, robot: Robot, orders: list[Order]) -> None:
         """Charge ``robot`` if some order it could carry is beyond its battery now."""
-        for order in orders:
-            if order.order_id not in self.waiting or order.weight_kg > robot.spec.payload_kg:
-                continue
-            trip = self.trip(robot, order)
-            if trip is not None and not robot.can_do(trip[1]):
-                self.send_to_charge(robot)
-                return
+        self.charger_for_group(robot, orders)(robot)
 
     def charger_for_group(self, lead: Robot, orders: list[Order]) -> Callable[[Robot], None]:
         """:meth:`charge_if_short` for the robots of ``lead``'s group (hub and type) over the

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import logging
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,8 @@ from carreta.sim.model.tours import TourProblem, Vehicle, plan_tours
 from carreta.sim.scenario.models import Dispatch
 
 __all__ = ["Tours"]
+
+logger = logging.getLogger(__name__)
 
 _SECTOR_ORDERS = {"insertion": 150, "builtin": 400, "pyvrp": 400}
 """Orders planned together in one tour-planning problem, by planner."""
@@ -200,6 +203,7 @@ def planning_threads() -> int:
         try:
             return max(int(setting), 1)
         except ValueError:
+            logger.warning("CARRETA_PLANNING_THREADS=%r is not a whole number: 1 thread", setting)
             return 1
     if not numba_available():
         return 1
