@@ -169,7 +169,7 @@ class Robot:
         setattr(self.stats, clock, getattr(self.stats, clock) + now - self._state_since)
         self.state = state
         self._state_since = now
-        if log:
+        if log and self.log.keep:
             self.log.add(now, _STATE_KINDS[state], robot_id=self.robot_id)
 
     def close(self) -> None:
@@ -345,7 +345,8 @@ class Robot:
         stats.min_battery_wh = min(stats.min_battery_wh, self.battery_wh)
         leg = Leg(self.robot_id, kind, now, nodes, cum_time_s, length_m)
         self.legs.append(leg)
-        self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
+        if self.log.keep:
+            self.log.add(now, "depart", robot_id=self.robot_id, node=route.origin, value=length_m)
         self._on_leg = (route, leg, min_battery_wh)
         return leg
 
@@ -388,6 +389,7 @@ class Robot:
         :meth:`_drive` and the escort's help of :mod:`carreta.sim.model.operations`.
         """
         robot_id, log = self.robot_id, self.log
+        keep = log.keep  # log rows are kept (outputs.events)
         self.tour = tour
         self.stats.tours += 1
         now = self._clock
@@ -395,7 +397,8 @@ class Robot:
         for order in tour.orders:
             order.state = OrderState.ON_BOARD
             order.picked_s = now
-            log.add(now, "load", robot_id=robot_id, order_id=order.order_id)
+            if keep:
+                log.add(now, "load", robot_id=robot_id, order_id=order.order_id)
         yield self.hub.loading_time_per_parcel_s * len(tour.orders)
         hub_distance = 0.0
         last = len(tour.orders)
@@ -412,7 +415,8 @@ class Robot:
             order.delivered_s = now
             order.distance_m = hub_distance
             self.stats.deliveries += 1
-            log.add(now, "deliver", robot_id=robot_id, order_id=order.order_id, node=order.node)
+            if keep:
+                log.add(now, "deliver", robot_id=robot_id, order_id=order.order_id, node=order.node)
         self.tour = None
 
     def _quiet_leg(
@@ -441,7 +445,8 @@ class Robot:
         else:
             yield route.duration_s  # times[-1]
         self._on_leg = None
-        self.log.add(self._clock, "arrive", robot_id=self.robot_id, node=route.destination)
+        if self.log.keep:
+            self.log.add(self._clock, "arrive", robot_id=self.robot_id, node=route.destination)
 
     def drive_to_hub(self, origin: int) -> Generator[simpy.Event, Any, None]:
         """Drive from street node ``origin`` back to the hub (after a repair on the spot)."""
