@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import networkx as nx
@@ -97,10 +98,10 @@ class Route:
             nodes=nodes,
             cum_time_s=cum[0],
             cum_length_m=cum[1],
-            origin=int(nodes[0]),
-            destination=int(nodes[-1]),
-            duration_s=float(cum[0, -1]),
-            length_m=float(cum[1, -1]),
+            origin=nodes.item(0),  # item(): a Python scalar without a numpy one on the way
+            destination=nodes.item(-1),
+            duration_s=cum.item(0, -1),
+            length_m=cum.item(-1),
         )
         return route
 
@@ -185,6 +186,7 @@ class Router:
             self._engine = _DijkstraTrees(self.compiled, cache_size=max(cache_size // 16, 8))
         else:
             raise ValueError(f"unknown router backend {backend!r}: use 'auto', 'ch' or 'scipy'")
+        self._path = self._engine.path  # bound once: route() is called per leg
 
     # -- node ids ---------------------------------------------------------------------------
     @property
@@ -230,25 +232,26 @@ class Router:
         """
         index = self._index
         try:
-            key = (index[origin], index[destination])  # type: ignore[index]
+            s = index[origin]  # type: ignore[index]
+            t = index[destination]  # type: ignore[index]
         except (KeyError, TypeError):
-            key = (self._one_index(origin), self._one_index(destination))  # raises the error
+            s, t = self._one_index(origin), self._one_index(destination)  # raises the error
         routes = self._routes
         if routes:
-            cached = routes.get(key)
+            cached = routes.get((s, t))
             if cached is not None:
-                routes.move_to_end(key)
+                routes.move_to_end((s, t))
                 self.hits += 1
                 return cached
         self.misses += 1
-        started = time.perf_counter()
-        nodes, cum = self._engine.path(*key)
-        self.query_s += time.perf_counter() - started
+        started = perf_counter()
+        nodes, cum = self._path(s, t)
+        self.query_s += perf_counter() - started
         if nodes.shape[0] == 0:
             raise NoRouteError(origin, destination)
         result = Route.from_arrays(nodes, cum)
         if self._cache_size > 0:
-            routes[key] = result
+            routes[(s, t)] = result
             if len(routes) > self._cache_size:
                 routes.popitem(last=False)
         return result
