@@ -177,12 +177,23 @@ def test_constraints_always_hold(
 
 
 def test_the_builtin_planner_keeps_its_budget() -> None:
+    """The search's budget is counted in work (``WORK_PER_MS``, calibrated on one machine), so
+    its wall time grows in proportion to the budget on any machine: four times the budget takes
+    about four times as long (a search that ignored its budget, or stopped at a fixed count,
+    would not). The fastest of three runs of each, so a busy machine does not decide."""
     problem, vehicles = random_problem(150, seed=3)
     plan_tours(problem, vehicles, time_budget_ms=1)  # numba compiles outside the timing
-    started = time.perf_counter()
-    plan = plan_tours(problem, vehicles, time_budget_ms=100)
-    assert time.perf_counter() - started <= tours_module.WALL_CLOCK_FACTOR * 0.1 + 0.05
-    assert score_plan(problem, vehicles, plan).feasible
+
+    def wall_s(budget_ms: float) -> float:
+        started = time.perf_counter()
+        plan = plan_tours(problem, vehicles, time_budget_ms=budget_ms)
+        elapsed = time.perf_counter() - started
+        assert score_plan(problem, vehicles, plan).feasible
+        return elapsed
+
+    short = min(wall_s(25) for _ in range(3))
+    long = min(wall_s(100) for _ in range(3))
+    assert 2.5 <= long / short <= 6.0, (short, long)
 
 
 def test_the_builtin_planner_reproduces_its_plan(monkeypatch: pytest.MonkeyPatch) -> None:
