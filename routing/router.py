@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -236,11 +235,12 @@ class Router:
             t = index[destination]  # type: ignore[index]
         except (KeyError, TypeError):
             s, t = self._one_index(origin), self._one_index(destination)  # raises the error
+        key = (s, t)
         routes = self._routes
         if routes:
-            cached = routes.get((s, t))
+            cached = routes.get(key)
             if cached is not None:
-                routes.move_to_end((s, t))
+                routes.move_to_end(key)
                 self.hits += 1
                 return cached
         self.misses += 1
@@ -251,7 +251,7 @@ class Router:
             raise NoRouteError(origin, destination)
         result = Route.from_arrays(nodes, cum)
         if self._cache_size > 0:
-            routes[(s, t)] = result
+            routes[key] = result
             if len(routes) > self._cache_size:
                 routes.popitem(last=False)
         return result
@@ -285,9 +285,9 @@ class Router:
         if rows.shape[0] == 0 or cols.shape[0] == 0:
             return np.zeros((rows.shape[0], cols.shape[0]))
         engine, _, _ = self._tables()
-        started = time.perf_counter()
+        started = perf_counter()
         table = engine.matrix(rows, cols)
-        self.query_s += time.perf_counter() - started
+        self.query_s += perf_counter() - started
         return table
 
     def tree(self, node: Hashable, *, reverse: bool = False) -> ShortestPathTree:
@@ -306,9 +306,9 @@ class Router:
         key = (self._one_index(node), reverse)
         cached = trees.get(key)
         if cached is None:
-            started = time.perf_counter()
+            started = perf_counter()
             cached = shortest_path_tree(compiled, key[0], reverse=reverse)
-            self.query_s += time.perf_counter() - started
+            self.query_s += perf_counter() - started
             if self._tree_cache_size > 0:
                 trees[key] = cached
                 if len(trees) > self._tree_cache_size:
