@@ -671,6 +671,48 @@ def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, c
     return _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles)
 
 
+@njit(cache=True, nogil=True)
+def route_many(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
+    """:func:`route` for each pair ``(s[k], t[k])``, without Python's lock (``work`` must be
+    this call's own). Returns ``(nodes, cum, ptr)``: pair ``k``'s path is
+    ``nodes[ptr[k]:ptr[k + 1]]`` with ``cum[:, ptr[k]:ptr[k + 1]]``, empty when unreachable."""
+    found = []
+    for k in range(s.shape[0]):
+        found.append(
+            route(s[k], t[k], space_ptr, space, space_dist, hierarchy, costs, node_ids, work,
+                  cut_cycles)
+        )  # fmt: skip
+    return _concatenate(found, node_ids.dtype)
+
+
+@njit(cache=True, nogil=True)
+def route_bidirectional_many(s, t, graph, search, hierarchy, costs, node_ids, work, cut_cycles):
+    """:func:`route_bidirectional` for each pair ``(s[k], t[k])``, without Python's lock
+    (``search`` and ``work`` must be this call's own); the result is :func:`route_many`'s."""
+    found = []
+    for k in range(s.shape[0]):
+        found.append(
+            route_bidirectional(s[k], t[k], graph, search, hierarchy, costs, node_ids, work,
+                                cut_cycles)
+        )  # fmt: skip
+    return _concatenate(found, node_ids.dtype)
+
+
+@njit(cache=True, nogil=True)
+def _concatenate(found, dtype):
+    """One ``(nodes, cum, ptr)`` from a list of paths ``(nodes, cum)`` (see :func:`route_many`)."""
+    ptr = np.zeros(len(found) + 1, dtype=np.int64)
+    for k in range(len(found)):
+        ptr[k + 1] = ptr[k] + found[k][0].shape[0]
+    nodes = np.empty(ptr[-1], dtype=dtype)
+    cum = np.empty((2, ptr[-1]))
+    for k in range(len(found)):
+        lo, hi = ptr[k], ptr[k + 1]
+        nodes[lo:hi] = found[k][0]
+        cum[:, lo:hi] = found[k][1]
+    return nodes, cum, ptr
+
+
 @njit(cache=True)
 def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cycles):
     """Write the original edge ids of the path ``s -> meet -> t`` into ``out``; returns count.

@@ -104,6 +104,7 @@ class ContractionHierarchy:
         self._costs = np.column_stack((compiled.weight, compiled.length_m))  # original edges
         self._node_ids = compiled.node_ids[order]  # graph node id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
+        self._cut_cycles = cut_cycles
         self._search: tuple[np.ndarray, ...] = ()
         self._route: Callable[..., tuple[np.ndarray, np.ndarray]]
         if self.uses_spaces:
@@ -149,6 +150,32 @@ class ContractionHierarchy:
         result: tuple[np.ndarray, np.ndarray] = self._route(
             new_index[s], new_index[t], *self._route_args
         )
+        return result
+
+    def paths(
+        self, sources: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`path` of each pair ``(sources[k], targets[k])`` (node indices), in one
+        compiled call that releases Python's lock and uses its own work arrays: several threads
+        may call it at once (and beside :meth:`path`).
+
+        Returns ``(nodes, cum, ptr)``: pair ``k``'s node ids are ``nodes[ptr[k]:ptr[k + 1]]`` and
+        its cumulative weights and lengths ``cum[:, ptr[k]:ptr[k + 1]]``; empty when unreachable.
+        """
+        s, t = self._new_of[sources], self._new_of[targets]
+        work = np.full_like(self._work, -1)
+        tail = (self._hierarchy, self._costs, self._node_ids, work, self._cut_cycles)
+        if self.uses_spaces:
+            spaces = (self._space_ptr, self._space, self._space_dist)
+            result: tuple[np.ndarray, np.ndarray, np.ndarray] = _ch_numba.route_many(
+                s, t, *spaces, *tail
+            )
+            return result
+        dist, keys, values, touched = self._search
+        search = (np.full_like(dist, np.inf), np.empty_like(keys), np.empty_like(values),
+                  np.empty_like(touched))  # fmt: skip
+        graph = (self._ptr, self._to, self._w, self._edge)
+        result = _ch_numba.route_bidirectional_many(s, t, graph, search, *tail)
         return result
 
     def matrix(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -254,6 +254,20 @@ class ClosableRouter(Router):
             state.routes.popitem(last=False)
         return result
 
+    def routes(
+        self, origins: Iterable[Hashable], destinations: Iterable[Hashable]
+    ) -> list[Route | None]:
+        """:meth:`Router.routes` with the closures in force: a path that crosses a closed edge
+        is None (:meth:`route` finds its detour). Reads the closures, changes nothing."""
+        found = super().routes(origins, destinations)
+        state = self._state
+        if state is None:
+            return found
+        return [
+            None if route is None or self._uses_blocked(route, state.blocked) else route
+            for route in found
+        ]
+
     def _fallback(
         self, state: _ClosedState, origin: Hashable, destination: Hashable, key: tuple[int, int]
     ) -> Route:

@@ -256,6 +256,43 @@ class Router:
                 routes.popitem(last=False)
         return result
 
+    def routes(
+        self, origins: Iterable[Hashable], destinations: Iterable[Hashable]
+    ) -> list[Route | None]:
+        """The shortest path from each origin to the destination beside it, None where
+        :meth:`route` would not answer with this path (no path; see also
+        :meth:`ClosableRouter.routes <carreta.routing.closures.ClosableRouter.routes>`).
+
+        The same routes as :meth:`route`, computed in one call and neither read from nor kept
+        in the route cache. With the ``"ch"`` backend the search releases Python's lock and
+        shares no state with :meth:`route`: threads may call it beside the main one (the
+        ``tours`` policy routes each planned tour's legs on its planning thread).
+
+        Raises
+        ------
+        UnknownNodeError
+            If a node is not in the graph.
+        """
+        sources = np.asarray(self.index_of(list(origins)), dtype=np.int64)
+        targets = np.asarray(self.index_of(list(destinations)), dtype=np.int64)
+        if sources.shape != targets.shape:
+            raise ValueError(f"{sources.shape[0]} origins for {targets.shape[0]} destinations")
+        engine = self._engine
+        if not isinstance(engine, _DijkstraTrees):
+            nodes, cum, ptr = engine.paths(sources, targets)
+            nodes.setflags(write=False)  # the routes' arrays are views of these
+            cum.setflags(write=False)
+            bounds = ptr.tolist()
+            return [
+                Route.from_arrays(nodes[lo:hi], cum[:, lo:hi]) if hi > lo else None
+                for lo, hi in itertools.pairwise(bounds)
+            ]
+        found: list[Route | None] = []
+        for s, t in zip(sources.tolist(), targets.tolist(), strict=True):
+            path_nodes, path_cum = engine.path(s, t)
+            found.append(Route.from_arrays(path_nodes, path_cum) if path_nodes.shape[0] else None)
+        return found
+
     def duration(self, origin: Hashable, destination: Hashable) -> float:
         """Shortest-path weight from ``origin`` to ``destination`` (seconds for travel_time).
 

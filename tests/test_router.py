@@ -442,6 +442,66 @@ def test_bidirectional_queries_match_networkx_on_random_graphs(graph: nx.MultiDi
             assert_route_is_a_shortest_path(graph, route, origin, destination, expected)
 
 
+@PROPERTY_SETTINGS
+@given(graph=random_street_graphs())
+def test_batched_routes_are_the_routes_one_by_one(graph: nx.MultiDiGraph) -> None:
+    """``Router.routes`` answers each pair as ``route`` does (None where it raises), on every
+    engine: the search spaces, the bidirectional search, Dijkstra trees (whose ties depend on
+    which end a tree was grown from: there, an equally short path)."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    note(describe(graph))
+    pairs = [(o, d) for o in graph.nodes for d in graph.nodes]
+    origins, destinations = [o for o, _ in pairs], [d for _, d in pairs]
+    routers = [Router(graph, backend=backend, cache_size=0) for backend in BACKENDS]
+    bidirectional = Router(graph, backend="ch", cache_size=0)
+    bidirectional._engine = ContractionHierarchy(bidirectional.compiled, max_space_entries=0)
+    bidirectional._path = bidirectional._engine.path
+    routers.append(bidirectional)
+    for router in routers:
+        batched = router.routes(origins, destinations)
+        assert len(batched) == len(pairs)
+        for (origin, destination), route in zip(pairs, batched, strict=True):
+            try:
+                expected = router.route(origin, destination)
+            except NoRouteError:
+                assert route is None
+                continue
+            assert route is not None
+            assert not route.nodes.flags.writeable and not route.cum_time_s.flags.writeable
+            if router.backend == "scipy":
+                assert route.duration_s == pytest.approx(expected.duration_s, rel=1e-9, abs=1e-12)
+                continue
+            np.testing.assert_array_equal(route.nodes, expected.nodes)
+            np.testing.assert_array_equal(route.cum_time_s, expected.cum_time_s)
+            np.testing.assert_array_equal(route.cum_length_m, expected.cum_length_m)
+
+
+def test_batched_routes_run_beside_other_threads() -> None:
+    """Threads batching routes at once, beside ``route`` on the main thread, get its answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    graph = grid(30)
+    router = Router(graph, backend="ch")
+    rng = np.random.default_rng(3)
+    nodes = np.array(list(graph.nodes))
+    batches = [rng.choice(nodes, size=(2, 300)).tolist() for _ in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(router.routes, *batch) for batch in batches]
+        expected = [[router.route(o, d) for o, d in zip(*batch, strict=True)] for batch in batches]
+        found = [future.result() for future in futures]
+    for got, want in zip(found, expected, strict=True):
+        for route, reference in zip(got, want, strict=True):
+            assert route is not None
+            np.testing.assert_array_equal(route.nodes, reference.nodes)
+            np.testing.assert_array_equal(route.cum_time_s, reference.cum_time_s)
+
+
+def test_batched_routes_need_as_many_origins_as_destinations(square: nx.MultiDiGraph) -> None:
+    with pytest.raises(ValueError, match="2 origins for 1 destinations"):
+        Router(square).routes([10, 20], [30])
+
+
 # -- bounded caches and memory ---------------------------------------------------------------
 
 

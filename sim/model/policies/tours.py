@@ -5,9 +5,10 @@ idle robots with the scenario's ``dispatch.planner`` (:mod:`carreta.sim.model.to
 round's ``dispatch.time_budget_ms`` is shared between the hubs (and sectors) in proportion to
 their orders. Large rounds are cut into angular sectors around the hub (cluster first, route
 second). The sectors of a round share no robot and no order: they are planned side by side on
-up to :func:`planning_threads` threads (the compiled planners release Python's lock) and their
-tours are sent in the sectors' order, each sector while the next are still being planned, so a
-day is the same on any number of threads.
+up to :func:`planning_threads` threads (the compiled planners and router release Python's lock;
+a thread also routes the legs of the tours it planned) and their tours are sent in the sectors'
+order, each sector while the next are still being planned, so a day is the same on any number
+of threads.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeAlias, cast
 
 import numpy as np
 
+from carreta.routing.router import Route
 from carreta.sim.model.dispatch import Dispatcher
 from carreta.sim.model.records import Order
 from carreta.sim.model.robot import Robot
@@ -85,8 +87,8 @@ class Tours:
         # Sectors share no robot and no order: they are planned side by side, and each is sent
         # (in order) while the next ones are still being planned.
         plans = self._plans(dispatcher, sectors, budget_ms_per_order)
-        for sector, tours in zip(sectors, plans, strict=True):
-            self._send(dispatcher, sector, tours)
+        for sector, (tours, legs) in zip(sectors, plans, strict=True):
+            self._send(dispatcher, sector, tours, legs)
 
     def _sectors(
         self, dispatcher: Dispatcher, robots: list[Robot], orders: list[Order], seqs: np.ndarray
@@ -117,9 +119,9 @@ class Tours:
 
     def _plans(
         self, dispatcher: Dispatcher, sectors: list[_Sector], budget_ms_per_order: float
-    ) -> Iterator[list[list[int]]]:
-        """The tours of every sector, in order, each as soon as it is planned; on up to
-        :func:`planning_threads` threads.
+    ) -> Iterator[_Plan]:
+        """The tours of every sector and their legs (see :func:`_legs`), in order, each as soon
+        as it is planned; on up to :func:`planning_threads` threads.
 
         A sector's plan depends only on its own problem (the search's budget is counted in
         work, not time) and sending a sector's tours touches only its robots and orders, so
@@ -135,12 +137,13 @@ class Tours:
 
     def _plan(
         self, dispatcher: Dispatcher, sector: _Sector, *, budget_ms_per_order: float
-    ) -> list[list[int]]:
+    ) -> _Plan:
         robots, seqs = sector.robots, sector.seqs
         lead = robots[0]
         table = dispatcher.order_arrays
+        doors = lead.door_nodes(seqs, table)
         problem = TourProblem(
-            travel_s=_travel_matrix(lead, lead.door_nodes(seqs, table)),
+            travel_s=_travel_matrix(lead, doors),
             due_s=table.due_s[seqs],
             weight_kg=table.weight_kg[seqs],
             now_s=dispatcher.env.now,
@@ -148,25 +151,42 @@ class Tours:
             service_time_s=lead.stop_times_s(seqs, table),
         )
         vehicles = [self._vehicle(robot) for robot in robots]
-        return plan_tours(
+        tours = plan_tours(
             problem, vehicles, planner=self.settings.planner,
             time_budget_ms=budget_ms_per_order * len(sector.orders),
             iterations=self.settings.local_search_iterations,
         )  # fmt: skip
+        return tours, _legs(lead, doors, tours)
 
     @staticmethod
-    def _send(dispatcher: Dispatcher, sector: _Sector, tours: list[list[int]]) -> None:
-        """Send each robot of ``sector`` its tour, cut to what its battery covers."""
+    def _send(
+        dispatcher: Dispatcher,
+        sector: _Sector,
+        tours: list[list[int]],
+        legs: list[list[Route | None]] | None,
+    ) -> None:
+        """Send each robot of ``sector`` its tour, cut to what its battery covers.
+
+        A tour's ``legs`` routed on the planning thread are those
+        :meth:`Dispatcher.affordable` would route; a missing one (None: no path, or a closure
+        in the way) or a tour the battery does not cover goes through it.
+        """
         orders = sector.orders
         charge_if_short = None
-        for robot, stops in zip(sector.robots, tours, strict=True):
-            chosen = [orders[k] for k in stops]
+        for k, (robot, stops) in enumerate(zip(sector.robots, tours, strict=True)):
+            chosen = [orders[i] for i in stops]
             routes = None
-            while chosen:
+            planned = legs[k] if legs is not None and chosen else None
+            if planned is not None and all(leg is not None for leg in planned):
+                ready = cast(list[Route], planned)
+                if robot.can_do(robot.tour_energy_wh(ready)):
+                    routes = ready
+                else:
+                    chosen = chosen[:-1]  # as below: the estimate was optimistic
+            while chosen and routes is None:
                 routes = dispatcher.affordable(robot, chosen)
-                if routes is not None:
-                    break
-                chosen = chosen[:-1]  # the estimate was optimistic: drop the last stop
+                if routes is None:
+                    chosen = chosen[:-1]  # the estimate was optimistic: drop the last stop
             if routes is not None:
                 dispatcher.send(robot, chosen, routes)
             else:
@@ -183,6 +203,36 @@ class Tours:
             payload_kg=robot.spec.payload_kg,
             drive_budget_s=usable_wh / wh_per_s if wh_per_s > 0 else float("inf"),  # diesel
         )
+
+
+_Plan: TypeAlias = tuple[list[list[int]], list[list[Route | None]] | None]
+"""A sector's tours (stops as positions in its orders) and each tour's legs, or None."""
+
+
+def _legs(
+    lead: Robot, doors: np.ndarray, tours: list[list[int]]
+) -> list[list[Route | None]] | None:
+    """The legs hub → each stop → hub of every tour (stops are positions in ``doors``; none for
+    an empty tour), routed in one call on this (planning) thread; None when the router cannot
+    do so beside the main thread (its Dijkstra backend keeps caches)."""
+    router = lead.router
+    if router.backend != "ch":
+        return None
+    hub = lead.hub.node
+    origins: list[int] = []
+    destinations: list[int] = []
+    for tour in tours:
+        if tour:
+            stops = doors[tour].tolist()
+            origins += [hub, *stops]
+            destinations += [*stops, hub]
+    found = router.routes(origins, destinations)
+    legs, start = [], 0
+    for tour in tours:
+        count = len(tour) + 1 if tour else 0
+        legs.append(found[start : start + count])
+        start += count
+    return legs
 
 
 @dataclass(frozen=True, slots=True)
