@@ -200,21 +200,20 @@ class Dispatcher:
         order exactly when it is short of that one). Orders only leave the queue during a
         round, so the pointer to it only moves forward.
         """
-        energy = self.reach.round_trip_wh[self.reach.group_of[lead.robot_id]]
-        payload = lead.spec.payload_kg
-        candidates = [
-            order
-            for order in orders
-            if order.weight_kg <= payload and np.isfinite(energy[order.seq])
-        ]
-        candidates.sort(key=lambda order: -energy[order.seq])
+        table = self.order_arrays
+        seqs = table.seqs(orders)
+        energy = self.reach.round_trip_wh[self.reach.group_of[lead.robot_id]][seqs]
+        fits = np.flatnonzero((table.weight_kg[seqs] <= lead.spec.payload_kg) & np.isfinite(energy))
+        fits = fits[np.argsort(-energy[fits], kind="stable")]  # farthest first, ties in order
+        candidates = [orders[k] for k in fits.tolist()]
+        energies = energy[fits].tolist()
         first = 0
 
         def charge_if_short(robot: Robot) -> None:
             nonlocal first
             while first < len(candidates) and candidates[first].order_id not in self.waiting:
                 first += 1
-            if first < len(candidates) and not robot.can_do(float(energy[candidates[first].seq])):
+            if first < len(candidates) and not robot.can_do(energies[first]):
                 self.send_to_charge(robot)
 
         return charge_if_short
