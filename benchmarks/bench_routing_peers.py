@@ -21,6 +21,10 @@ Columns:
   pandana: ``Network``), median of ``--repeat`` builds, kernels already loaded.
 - **route**: median wall time per query over the same random pairs (the path's nodes
   returned; carreta's route cache off), median over the passes.
+- **batch**: wall time to route all the pairs at once through the library's call for many
+  pairs, per pair (carreta ``Router.routes``; pandana ``shortest_paths``; RoutingKit has none:
+  a loop over ``CCHQuery.run``), median over the passes: how a program routing many legs
+  (a planned tour's, a day's trips) sees each library.
 - **matrix**: one 1,000 × 1,000 matrix (carreta ``Router.matrix``; RoutingKit ``CCHOneToMany``
   with 1,000 pinned targets, one sweep per source; pandana ``shortest_path_lengths`` on the
   1,000,000 pairs), median over the passes.
@@ -30,7 +34,7 @@ Columns:
 - **mismatches**: distances that differ from scipy's Dijkstra on 200 of the pairs, and on 20
   rows of the matrix (integer weights: compared exactly).
 
-Ratios are against RoutingKit (build, matrix) and against the best peer (route), measured in
+Ratios are against RoutingKit (build, matrix) and against the best peer (route, batch), measured in
 the same run. pandana is run single-threaded (``OMP_NUM_THREADS=1``) as the others are, and
 only on graphs of at most 20,000 nodes (its build and matrix take minutes on the grid).
 """
@@ -214,6 +218,7 @@ class Result:
     library: str
     build_s: list[float] = field(default_factory=list)
     route_us: list[float] = field(default_factory=list)
+    batch_us: list[float] = field(default_factory=list)
     matrix_s: list[float] = field(default_factory=list)
     nbytes_mb: float | None = None
     rss_mb: float = 0.0
@@ -233,6 +238,10 @@ class Peer:
 
     def route(self, s: int, t: int) -> object:
         raise NotImplementedError
+
+    def routes(self, sources: list[int], targets: list[int]) -> object:
+        """The paths of many pairs: the library's call for many, else one query each."""
+        return [self.route(s, t) for s, t in zip(sources, targets, strict=True)]
 
     def distance(self, s: int, t: int) -> float:
         raise NotImplementedError
@@ -265,6 +274,9 @@ class Carreta(Peer):
             return self.router.route(s, t).nodes
         except NoRouteError:
             return None
+
+    def routes(self, sources: list[int], targets: list[int]) -> object:
+        return self.router.routes(sources, targets)
 
     def distance(self, s: int, t: int) -> float:
         try:
@@ -339,6 +351,9 @@ class Pandana(Peer):
 
     def route(self, s: int, t: int) -> object:
         return self.network.shortest_path(s, t)
+
+    def routes(self, sources: list[int], targets: list[int]) -> object:
+        return self.network.shortest_paths(sources, targets)
 
     def distance(self, s: int, t: int) -> float:
         return float(self.network.shortest_path_length(s, t))
@@ -452,6 +467,8 @@ def bench_graph(arrays: Arrays, *, pairs: int, matrix_size: int, repeat: int) ->
             result.build_s.append(timed(lambda peer=peer: peer.build(arrays))[0])  # type: ignore[misc]
         for _ in range(repeat):
             result.route_us.append(route_times_us(peer, route_pairs))
+            seconds, _ = timed(lambda peer=peer: peer.routes(*route_pairs.T.tolist()))  # type: ignore[misc]
+            result.batch_us.append(seconds / route_pairs.shape[0] * 1e6)
             seconds, table = timed(lambda peer=peer: peer.matrix(rows, cols))  # type: ignore[misc]
             result.matrix_s.append(seconds)
         got = np.array([peer.distance(s, t) for s, t in check_pairs.tolist()])
@@ -477,9 +494,11 @@ def table_rows(arrays: Arrays, results: list[Result]) -> list[str]:
     rk_build = statistics.median(routing_kit.build_s)
     rk_matrix = statistics.median(routing_kit.matrix_s)
     best_peer_route = min(statistics.median(r.route_us) for r in results if r.library != "carreta")
+    best_peer_batch = min(statistics.median(r.batch_us) for r in results if r.library != "carreta")
     for result in results:
         build = statistics.median(result.build_s)
         route = statistics.median(result.route_us)
+        batch = statistics.median(result.batch_us)
         matrix = statistics.median(result.matrix_s)
         memory = f"{result.rss_mb:.1f} / {result.peak_mb:.1f}"
         if result.nbytes_mb is not None:
@@ -492,6 +511,8 @@ def table_rows(arrays: Arrays, results: list[Result]) -> list[str]:
             ratio(build, rk_build),
             f"{route:.1f}",
             ratio(route, best_peer_route),
+            f"{batch:.1f}",
+            ratio(batch, best_peer_batch),
             f"{matrix:.3f}",
             ratio(matrix, rk_matrix),
             memory,
@@ -519,6 +540,8 @@ HEADER = [
     "build ÷ RK",
     "route µs",
     "route ÷ best peer",
+    "batch µs/pair",
+    "batch ÷ best peer",
     "matrix s",
     "matrix ÷ RK",
     "memory MB (nbytes / RSS kept / RSS peak)",
@@ -555,6 +578,7 @@ def main() -> None:
             peer.prepare(warm)
         peer.build(warm)
         peer.route(0, warm.n_nodes - 1)
+        peer.routes([0], [warm.n_nodes - 1])
         peer.matrix(np.arange(3), np.arange(3))
         peer.free()
     lines = []

@@ -414,6 +414,24 @@ def test_insert_pauses_repeats_the_vertex_and_shifts_later_times() -> None:
     assert same_nodes is nodes and same_times is times
 
 
+def test_one_pause_is_inserted_as_the_general_case_does() -> None:
+    """One pause takes a shortcut; it must give the arrays of the general case (here two
+    halves at one vertex, which add up exactly), at every vertex, first and last included."""
+    rng = np.random.default_rng(5)
+    nodes = np.arange(100, 107)
+    times = np.cumsum(rng.uniform(0.0, 30.0, 7))
+    for vertex in range(7):
+        seconds = float(rng.uniform(1.0, 90.0))
+        one = insert_pauses(nodes, times, [(vertex, seconds)])
+        halves = insert_pauses(nodes, times, [(vertex, seconds / 2), (vertex, seconds / 2)])
+        for got, expected in zip(one, halves, strict=True):
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+    zero = insert_pauses(nodes, times, [(2, 0.0)])  # no stop: the leg's own times
+    np.testing.assert_array_equal(zero[0], nodes)
+    np.testing.assert_array_equal(zero[1], times)
+
+
 def test_vertex_steps_map_repeated_vertices_to_their_route_node() -> None:
     route = np.array([7, 8, 9])
     assert vertex_steps(route, np.array([7, 8, 8, 9, 9])).tolist() == [0, 1, 1, 2, 2]

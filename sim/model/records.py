@@ -172,6 +172,12 @@ def insert_pauses(
     """
     if not pauses:
         return nodes, cum_time_s
+    if len(pauses) == 1 and pauses[0][1] > 0:  # the common case, without the general arrays
+        vertex, seconds = pauses[0]
+        return (
+            np.concatenate((nodes[: vertex + 1], nodes[vertex:])),
+            np.concatenate((cum_time_s[: vertex + 1], cum_time_s[vertex:] + seconds)),
+        )
     extra = np.zeros(nodes.shape[0])
     for vertex, seconds in pauses:
         extra[vertex] += seconds
