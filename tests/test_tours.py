@@ -234,6 +234,22 @@ def test_the_kernels_give_the_same_plan_without_numba() -> None:
     assert done.stdout.strip() == str(plan)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 70), st.integers(1, 45), st.integers(0, 10_000))
+def test_nearest_stops_are_a_stable_sort_of_each_row(n_stops: int, count: int, seed: int) -> None:
+    """The compiled neighbour lists equal a stable sort of each row (ties by stop number, the
+    stop itself left out), with many ties (stops at one street node) and unreachable pairs."""
+    from carreta.sim.model.tour_kernels import nearest_stops
+
+    rng = np.random.default_rng(seed)
+    travel = rng.integers(0, 6, (n_stops + 1, n_stops + 1)).astype(np.float64)
+    travel[rng.random(travel.shape) < 0.1] = np.inf
+    count = min(count, n_stops - 1)
+    expected = tours_module._neighbours_by_sorting(travel, count)
+    np.testing.assert_array_equal(nearest_stops(travel, count), expected)
+    assert not (expected == np.arange(n_stops)[:, None]).any()
+
+
 @needs_pyvrp
 @settings(max_examples=8, deadline=None)
 @given(st.integers(1, 25), st.integers(0, 10_000))

@@ -1,4 +1,5 @@
-"""Array kernels shared by the tour planners: a random stream, route bookkeeping, insertion.
+"""Array kernels shared by the tour planners: a random stream, route bookkeeping, insertion,
+each stop's nearest stops.
 
 Everything here works on plain numpy arrays and is compiled with numba when the ``fast`` extra is
 installed (plain Python otherwise: same results, much slower). A *plan* is held in arrays:
@@ -25,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+import numpy as np
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -186,3 +189,37 @@ def insert_at(stop, v, position, tours, lengths):  # type: ignore[no-untyped-def
         tours[v, i] = tours[v, i - 1]
     tours[v, position] = stop
     lengths[v] = count + 1
+
+
+@compiled
+def nearest_stops(travel, count):  # type: ignore[no-untyped-def]
+    """For each stop (row and column ``k + 1`` of ``travel``, row 0 the depot), the ``count``
+    other stops nearest there and back (``travel[i, j] + travel[j, i]``), nearest first, ties
+    by stop number; ``(n_stops, count)`` stop numbers ``0..n_stops - 1``.
+
+    A bounded insertion sort per row: a stop farther than the ``count``-th kept is dismissed
+    with one comparison, so a row costs about ``n_stops`` comparisons.
+    """
+    n = travel.shape[0] - 1
+    out = np.empty((n, count), dtype=np.int64)
+    keys = np.empty(count)
+    for i in range(n):
+        size = 0
+        for j in range(n):
+            if j == i:
+                continue
+            d = travel[i + 1, j + 1] + travel[j + 1, i + 1]
+            if size == count:
+                if d >= keys[count - 1]:  # an equal one came first: it stays ahead
+                    continue
+                at = count - 1
+            else:
+                at = size
+                size += 1
+            while at > 0 and keys[at - 1] > d:
+                keys[at] = keys[at - 1]
+                out[i, at] = out[i, at - 1]
+                at -= 1
+            keys[at] = d
+            out[i, at] = j
+    return out

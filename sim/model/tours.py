@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from carreta.sim.model.tour_insertion import cheapest_insertion, local_search
-from carreta.sim.model.tour_kernels import numba_available
+from carreta.sim.model.tour_kernels import nearest_stops, numba_available
 from carreta.sim.model.tour_problem import TourProblem, Vehicle
 from carreta.sim.model.tour_pyvrp import plan_with_pyvrp
 from carreta.sim.model.tour_search import prepare, search
@@ -254,16 +254,29 @@ def _empty_plan(n_stops: int, n_vehicles: int, capacity: int) -> _PlanState:
 
 
 def _neighbours(travel: np.ndarray) -> np.ndarray:
-    """For each stop, the other stops nearest to it (there and back), nearest first."""
+    """For each stop, the other stops nearest to it (there and back), nearest first, ties by
+    stop number (:func:`~carreta.sim.model.tour_kernels.nearest_stops`; without numba, the same
+    from a stable sort of each row)."""
     n_stops = travel.shape[0] - 1
     count = min(_NEIGHBOURS, n_stops - 1)
     if count <= 0:
         return np.zeros((n_stops, 0), dtype=np.int64)
+    if numba_available():
+        found: np.ndarray = nearest_stops(np.ascontiguousarray(travel, dtype=np.float64), count)
+        return found
+    return _neighbours_by_sorting(travel, count)
+
+
+def _neighbours_by_sorting(travel: np.ndarray, count: int) -> np.ndarray:
+    """:func:`_neighbours` from a stable sort of each row (without numba)."""
+    n_stops = travel.shape[0] - 1
     both = travel[1:, 1:] + travel[1:, 1:].T
-    np.fill_diagonal(both, np.inf)
-    nearest = np.argpartition(both, count - 1, axis=1)[:, :count]
-    order = np.take_along_axis(both, nearest, axis=1).argsort(axis=1, kind="stable")
-    return np.ascontiguousarray(np.take_along_axis(nearest, order, axis=1), dtype=np.int64)
+    out = np.empty((n_stops, count), dtype=np.int64)
+    others = np.arange(n_stops)
+    for i in range(n_stops):
+        row = np.delete(others, i)
+        out[i] = row[np.argsort(both[i, row], kind="stable")[:count]]
+    return out
 
 
 @functools.cache
