@@ -274,7 +274,7 @@ class ClosableRouter(Router):
         self.fallbacks += 1
         started = time.perf_counter()
         nodes, cum = state.engine.path(*key)
-        self.query_s += time.perf_counter() - started
+        self._query_s += time.perf_counter() - started
         if nodes.shape[0] == 0:
             raise NoRouteError(origin, destination)
         return Route.from_arrays(nodes, cum)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -172,7 +173,9 @@ class Router:
         self._routes: OrderedDict[tuple[int, int], Route] = OrderedDict()
         self.hits = 0
         self.misses = 0
-        self.query_s = 0.0  # wall time spent computing routes and matrices (cache misses)
+        self._query_s = 0.0  # see query_s: the calling (simulation) thread's share
+        self._threads_query_s = 0.0  # the share of calls that may come from other threads
+        self._threads_lock = threading.Lock()
         self._tree_cache_size = tree_cache_size
         self._trees: TreeCache = OrderedDict()
         if backend == "ch":
@@ -246,7 +249,7 @@ class Router:
         self.misses += 1
         started = perf_counter()
         nodes, cum = self._path(s, t)
-        self.query_s += perf_counter() - started
+        self._query_s += perf_counter() - started
         if nodes.shape[0] == 0:
             raise NoRouteError(origin, destination)
         result = Route.from_arrays(nodes, cum)
@@ -279,7 +282,9 @@ class Router:
             raise ValueError(f"{sources.shape[0]} origins for {targets.shape[0]} destinations")
         engine = self._engine
         if not isinstance(engine, _DijkstraTrees):
+            started = perf_counter()
             nodes, cum, ptr = engine.paths(sources, targets)
+            self._count_from_thread(perf_counter() - started)
             nodes.setflags(write=False)  # the routes' arrays are views of these
             cum.setflags(write=False)
             bounds = ptr.tolist()
@@ -288,10 +293,24 @@ class Router:
                 for lo, hi in itertools.pairwise(bounds)
             ]
         found: list[Route | None] = []
+        started = perf_counter()
         for s, t in zip(sources.tolist(), targets.tolist(), strict=True):
             path_nodes, path_cum = engine.path(s, t)
             found.append(Route.from_arrays(path_nodes, path_cum) if path_nodes.shape[0] else None)
+        self._count_from_thread(perf_counter() - started)
         return found
+
+    @property
+    def query_s(self) -> float:
+        """Seconds spent computing routes, matrices and trees (cache misses), summed over the
+        threads that asked: the planning threads' matrices and legs count too."""
+        return self._query_s + self._threads_query_s
+
+    def _count_from_thread(self, seconds: float) -> None:
+        """Add to :attr:`query_s` from a call that may run on several threads at once (a
+        ``+=`` on a shared attribute from two threads can lose one of them)."""
+        with self._threads_lock:
+            self._threads_query_s += seconds
 
     def duration(self, origin: Hashable, destination: Hashable) -> float:
         """Shortest-path weight from ``origin`` to ``destination`` (seconds for travel_time).
@@ -324,7 +343,7 @@ class Router:
         engine, _, _ = self._tables()
         started = perf_counter()
         table = engine.matrix(rows, cols)
-        self.query_s += perf_counter() - started
+        self._count_from_thread(perf_counter() - started)  # planning threads call it
         return table
 
     def tree(self, node: Hashable, *, reverse: bool = False) -> ShortestPathTree:
@@ -345,7 +364,7 @@ class Router:
         if cached is None:
             started = perf_counter()
             cached = shortest_path_tree(compiled, key[0], reverse=reverse)
-            self.query_s += perf_counter() - started
+            self._query_s += perf_counter() - started
             if self._tree_cache_size > 0:
                 trees[key] = cached
                 if len(trees) > self._tree_cache_size:

@@ -497,6 +497,22 @@ def test_batched_routes_run_beside_other_threads() -> None:
             np.testing.assert_array_equal(route.cum_time_s, reference.cum_time_s)
 
 
+def test_query_time_counts_batched_routes_and_matrices(
+    backend: Backend, square: nx.MultiDiGraph
+) -> None:
+    """``query_s`` (the run's routing time) counts every call that computes, whichever thread
+    made it."""
+    router = Router(square, backend=backend)
+    times = [router.query_s]
+    router.routes([10, 20], [30, 50])
+    times.append(router.query_s)
+    router.matrix([10, 20, 30])
+    times.append(router.query_s)
+    router.route(40, 50)
+    times.append(router.query_s)
+    assert times == sorted(set(times)), times  # each call added time
+
+
 def test_batched_routes_need_as_many_origins_as_destinations(square: nx.MultiDiGraph) -> None:
     with pytest.raises(ValueError, match="2 origins for 1 destinations"):
         Router(square).routes([10, 20], [30])
