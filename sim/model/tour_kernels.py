@@ -198,7 +198,8 @@ def nearest_stops(travel, count):  # type: ignore[no-untyped-def]
     by stop number; ``(n_stops, count)`` stop numbers ``0..n_stops - 1``.
 
     A bounded insertion sort per row: a stop farther than the ``count``-th kept is dismissed
-    with one comparison, so a row costs about ``n_stops`` comparisons.
+    with one comparison, so a row costs ``n_stops`` comparisons and the shifts of the stops
+    that enter the kept list.
     """
     n = travel.shape[0] - 1
     out = np.empty((n, count), dtype=np.int64)
