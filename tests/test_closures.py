@@ -50,6 +50,11 @@ def test_closed_routes_are_exact_and_caches_never_stale(city: nx.MultiDiGraph) -
             zip(route.nodes[:-1].tolist(), route.nodes[1:].tolist(), strict=True)
         )
     assert router.fallbacks > 0  # some routes did need the exact fallback
+    batched = router.routes([s for s, _ in pairs], [t for _, t in pairs])
+    for (s, t), found in zip(pairs, batched, strict=True):  # None: route() finds the detour
+        if found is not None:
+            np.testing.assert_array_equal(found.nodes, router.route(s, t).nodes)
+    assert 0 < sum(found is None for found in batched) < len(pairs)
     table = router.matrix(nodes[:6], nodes[6:12])
     for i in range(6):
         for j in range(6):

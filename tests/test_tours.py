@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -335,3 +336,53 @@ def test_a_round_plans_the_same_tours_on_any_number_of_threads(
     assert sum(order.state.value == "delivered" for order in runs[0].orders) > 1_000
     for table in (orders_table, robots_table):
         assert table(runs[0]).equals(table(runs[1]))
+
+
+def test_legs_routed_on_the_planning_threads_send_the_same_tours(
+    grid_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The legs a planning thread routes are those ``Dispatcher.affordable`` would route: a
+    day whose tours are planned past small batteries (and cut short when sent) is the same
+    when every tour goes through it."""
+    from synthetic import grid_world
+
+    from carreta.sim.model.dispatch import Dispatcher
+    from carreta.sim.model.engine import simulate
+    from carreta.sim.model.policies import tours as policy
+    from carreta.sim.output.tables import legs_table, orders_table, robots_table
+
+    day = grid_scenario.with_overrides(
+        {
+            "fleet.robots[0].count": 6,
+            "fleet.robots[0].battery_wh": 160.0,
+            "demand.orders_per_day": 600,
+            "dispatch.max_stops_per_tour": 12,
+        }
+    )
+    world = grid_world(day)
+    checks: list[bool] = []
+    affordable = Dispatcher.affordable
+
+    def counting(self: Dispatcher, robot: object, orders: list) -> object:
+        found = affordable(self, robot, orders)  # type: ignore[arg-type]
+        checks.append(found is not None)
+        return found
+
+    monkeypatch.setattr(Dispatcher, "affordable", counting)
+    vehicle = policy.Tours._vehicle
+
+    def optimistic(self: policy.Tours, robot: object) -> object:  # plans past the battery
+        found = vehicle(self, robot)  # type: ignore[arg-type]
+        return dataclasses.replace(found, drive_budget_s=3 * found.drive_budget_s)
+
+    monkeypatch.setattr(policy.Tours, "_vehicle", optimistic)
+    planned = simulate(day, world=world)
+    checks_planned = list(checks)
+    checks.clear()
+    monkeypatch.setattr(policy, "_legs", lambda lead, doors, tours: None)
+    routed = simulate(day, world=world)
+    assert False in checks  # the battery cut some tours short
+    assert len(checks_planned) < len(checks)  # the planned legs spared most checks
+    assert sum(order.state.value == "delivered" for order in planned.orders) > 100
+    for table in (orders_table, robots_table, legs_table):
+        assert table(planned).equals(table(routed))
