@@ -36,7 +36,7 @@ from carreta.sim.sweep.executors import InProcessExecutor
 from carreta.sim.sweep.load import load_sweep
 from carreta.sim.sweep.results import sweep_lock
 from carreta.sim.sweep.runner import run_sweep
-from carreta.sim.sweep.worker import RunOutcome, RunTask, execute_run
+from carreta.sim.sweep.worker import RunOutcome, RunTask, execute_run, is_complete_run
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +74,14 @@ def error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.startswith("carreta: error:")]
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+def any_published_run(runs: Path) -> bool:
+    """True once a run folder is published: complete and under its own name, not the hidden
+    ``.<run_id>.<n>.tmp`` folder that write_run fills first (killing then would keep none)."""
+    return runs.is_dir() and any(
+        not entry.name.startswith(".") and is_complete_run(entry) for entry in runs.iterdir()
+    )
 
 
 def assert_folder_consistent(out: Path, kept: int) -> None:
@@ -258,7 +266,7 @@ def test_dask_scheduler_killed_mid_sweep_is_one_line_exit_2_and_resumes(
         runs = out / "runs"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if runs.is_dir() and any((entry / "kpis.json").exists() for entry in runs.iterdir()):
+            if any_published_run(runs):
                 scheduler_process.send_signal(signal.SIGKILL)
                 return
             time.sleep(0.02)
@@ -341,7 +349,7 @@ def test_a_cluster_that_loses_all_its_workers_says_so_and_goes_on_when_one_joins
         runs = out / "runs"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if runs.is_dir() and any((entry / "kpis.json").exists() for entry in runs.iterdir()):
+            if any_published_run(runs):
                 first.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.02)
