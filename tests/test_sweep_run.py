@@ -260,8 +260,12 @@ def test_sweep_stopped_at_random_points_then_rerun_matches(
                "--no-progress"]  # fmt: skip
     draw = random.Random(18)
     stops = [signal.SIGKILL, signal.SIGINT, signal.SIGKILL, signal.SIGTERM, signal.SIGKILL]
+    # A crash (not a stop) prints where each thread was: once seen in CI as -SIGSEGV, silent.
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
     for signal_number in stops:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+        )
         time.sleep(draw.uniform(1.0, 6.0))
         process.send_signal(signal_number)
         _, stderr = process.communicate(timeout=120)
