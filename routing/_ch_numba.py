@@ -33,19 +33,20 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-from numba import njit
+
+from carreta.routing._numba_cache import cached_njit
 
 INF = np.inf
 
 
-@njit(cache=True)
+@cached_njit()
 def _grow(array, size):
     out = np.empty(size, dtype=array.dtype)
     out[: array.shape[0]] = array
     return out
 
 
-@njit(cache=True)
+@cached_njit()
 def _adjacency(n, tail, other, weight, m):
     """Per-node blocks of the edges ``e < m`` by ``tail``: ``(start, length, cap), (other, w, e)``.
 
@@ -83,7 +84,7 @@ def _adjacency(n, tail, other, weight, m):
     return meta, pool_other, pool_w, pool_e
 
 
-@njit(cache=True)
+@cached_njit()
 def _room(meta, pool_other, pool_w, pool_e, nodes, count, extra):
     """Grow the pool so that ``extra`` edges can be appended to each of ``nodes[:count]``."""
     need = meta[3, 0]
@@ -97,7 +98,7 @@ def _room(meta, pool_other, pool_w, pool_e, nodes, count, extra):
     return pool_other, pool_w, pool_e
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _append(meta, pool_other, pool_w, pool_e, node, other, w, e):
     """Append an edge to ``node``'s block, moving the block to the pool's end when full."""
     start = meta[0, node]
@@ -119,7 +120,7 @@ def _append(meta, pool_other, pool_w, pool_e, node, other, w, e):
     meta[1, node] = length + 1
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _remove(meta, pool_other, pool_w, pool_e, node, other):
     """Remove the edge to ``other`` from ``node``'s block (the last one takes its place)."""
     start = meta[0, node]
@@ -133,7 +134,7 @@ def _remove(meta, pool_other, pool_w, pool_e, node, other):
             return
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _farthest(nodes, n_nodes, mark, stamp, via):
     """The largest ``via`` among ``nodes[:n_nodes]`` still marked with ``stamp``."""
     farthest = 0.0
@@ -144,7 +145,7 @@ def _farthest(nodes, n_nodes, mark, stamp, via):
     return farthest
 
 
-@njit(cache=True)
+@cached_njit()
 def _witness_search(source, avoid, max_dist, targets, out, work, limit):
     """Dijkstra from ``source`` avoiding ``avoid``; fills ``dist``, returns the touched count.
 
@@ -207,7 +208,7 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
     return n_touched, complete
 
 
-@njit(cache=True)
+@cached_njit()
 def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, via):
     """Mark the out-neighbours other than ``u`` with ``stamp``; returns (count, max distance).
 
@@ -226,7 +227,7 @@ def _mark_targets(u, out_nodes, out_w, n_out, w_in, mark, stamp, via):
     return count, max_dist
 
 
-@njit(cache=True)
+@cached_njit()
 def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit, found):
     """Priority of contracting ``v`` now: edge difference + contracted neighbours + depth.
 
@@ -276,7 +277,7 @@ def _simulate(v, out, inc, work, deleted_neighbours, depth, stamp, limit, found)
     return priority, stamp
 
 
-@njit(cache=True)
+@cached_njit()
 def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     """Contract every node; return (rank, src, dst, weight, child_a, child_b).
 
@@ -465,7 +466,7 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
     )
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def heap_push(keys, values, size, key, value):
     """Push onto the binary min-heap stored in ``keys``/``values[:size]``; returns the new size."""
     i = size
@@ -481,7 +482,7 @@ def heap_push(keys, values, size, key, value):
     return size + 1
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def heap_pop(keys, values, size):
     """Pop the minimum of the heap; returns (key, value, new size). ``size`` must be > 0."""
     top_key = keys[0]
@@ -507,14 +508,14 @@ def heap_pop(keys, values, size):
     return top_key, top_value, size
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _mark(position, hubs, lo, hi, on):
     """Set ``position[hub]`` to each hub's place in the space ``lo:hi`` (``on``), or back to -1."""
     for i in range(lo, hi):
         position[hubs[i]] = i if on else -1
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _trace(entry, hubs, edges, position, lower_end, pred):
     """Record in ``pred`` the edges from the hub at ``entry`` back to its space's root.
 
@@ -530,7 +531,7 @@ def _trace(entry, hubs, edges, position, lower_end, pred):
             raise AssertionError("contraction hierarchy: broken search space")
 
 
-@njit(cache=True)
+@cached_njit()
 def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` through the pruned upward search spaces; unpacked.
 
@@ -576,7 +577,7 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     return _emit(s, t, hubs[best_i], hierarchy, costs, node_ids, work, cut_cycles)
 
 
-@njit(cache=True)
+@cached_njit()
 def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     """Unpack the up-down path ``s -> meet -> t`` recorded in ``work[1]``/``work[2]`` (see
     :func:`route`) into node ids and cumulative weights and lengths."""
@@ -596,7 +597,7 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     return nodes, cum
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _stalled(u, d, down_ptr, to, w, dist):
     """Stall-on-demand: whether ``u``, reached at ``d``, is reached shorter from a higher node.
 
@@ -614,7 +615,7 @@ def _stalled(u, d, down_ptr, to, w, dist):
     return stalled
 
 
-@njit(cache=True)
+@cached_njit()
 def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by a bidirectional search of the hierarchy; unpacked.
 
@@ -671,7 +672,7 @@ def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, c
     return _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles)
 
 
-@njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def route_many(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
     """:func:`route` for each pair ``(s[k], t[k])``, without Python's lock (``work`` must be
     this call's own). Returns ``(nodes, cum, ptr)``: pair ``k``'s path is
@@ -685,7 +686,7 @@ def route_many(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, w
     return _concatenate(found, node_ids.dtype)
 
 
-@njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def route_bidirectional_many(s, t, graph, search, hierarchy, costs, node_ids, work, cut_cycles):
     """:func:`route_bidirectional` for each pair ``(s[k], t[k])``, without Python's lock
     (``search`` and ``work`` must be this call's own); the result is :func:`route_many`'s."""
@@ -698,7 +699,7 @@ def route_bidirectional_many(s, t, graph, search, hierarchy, costs, node_ids, wo
     return _concatenate(found, node_ids.dtype)
 
 
-@njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def _concatenate(found, dtype):
     """One ``(nodes, cum, ptr)`` from a list of paths ``(nodes, cum)`` (see :func:`route_many`)."""
     ptr = np.zeros(len(found) + 1, dtype=np.int64)
@@ -713,7 +714,7 @@ def _concatenate(found, dtype):
     return nodes, cum, ptr
 
 
-@njit(cache=True)
+@cached_njit()
 def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cycles):
     """Write the original edge ids of the path ``s -> meet -> t`` into ``out``; returns count.
 
@@ -781,7 +782,7 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
     return count
 
 
-@njit(cache=True)
+@cached_njit()
 def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled, stall_ptr, stall):
     """Exhaust the upward search from ``start``; returns the number of settled nodes.
 
@@ -830,7 +831,7 @@ def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled, stall_
     return n_settled
 
 
-@njit(cache=True)
+@cached_njit()
 def _search_work(n, m):
     """Work arrays of :func:`_full_upward_search` for ``n`` nodes and ``m`` search edges."""
     width = max(n, m) + 1
@@ -840,7 +841,7 @@ def _search_work(n, m):
     return work_f, work_i, settled
 
 
-@njit(cache=True)
+@cached_njit()
 def _merge_space(v, lo, hi, to, w, e_id, starts, hubs, edges, dist, start, position):
     """Write at ``start`` the merged upward space of ``v``; returns its end.
 
@@ -873,7 +874,7 @@ def _merge_space(v, lo, hi, to, w, e_id, starts, hubs, edges, dist, start, posit
     return end
 
 
-@njit(cache=True)
+@cached_njit()
 def _prune_space(start, end, other_starts, hubs, dist, other_hubs, other_dist, position, tolerance):
     """Drop from the space at ``start:end`` the hubs a shorter path reaches; returns the new end.
 
@@ -898,7 +899,7 @@ def _prune_space(start, end, other_starts, hubs, dist, other_hubs, other_dist, p
     return keep
 
 
-@njit(cache=True)
+@cached_njit()
 def unpruned_space_estimate(n, ptr, to, w, e_id, samples):
     """Estimated total size of every node's upward search spaces (forward + backward), unpruned.
 
@@ -923,7 +924,7 @@ def unpruned_space_estimate(n, ptr, to, w, e_id, samples):
     return total / count * n
 
 
-@njit(cache=True)
+@cached_njit()
 def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
     """The pruned upward search spaces of every node, forward and backward.
 
@@ -1010,7 +1011,7 @@ def search_spaces(n, ptr, to, w, e_id, tolerance, budget):
     return space_ptr, space, space_dist
 
 
-@njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def many_to_many(sources, targets, n, ptr, to, w, e_id):
     """Shortest-path weights from every source to every target (bucket algorithm); inf if none.
 
@@ -1073,7 +1074,7 @@ def many_to_many(sources, targets, n, ptr, to, w, e_id):
     return out
 
 
-@njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def label_matrix(sources, targets, n, space_ptr, space, space_dist):
     """Shortest-path weights from every source to every target through the pruned search spaces.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -130,7 +131,8 @@ class ContractionHierarchy:
         self._new_index: list[int] = self._new_of.tolist()
         # The compiled entry point for these argument types, called directly: a dispatcher call
         # first matches the types of its ten arguments (about 0.3 µs of a 6 µs route, Montpellier).
-        self._route = self._route.compile(tuple(numba.typeof(a) for a in (0, 0, *self._route_args)))
+        dispatcher: Any = self._route
+        self._route = dispatcher.compile(tuple(numba.typeof(a) for a in (0, 0, *self._route_args)))
         self.build_s = time.perf_counter() - started
         logger.debug(
             "contraction hierarchy: %d nodes, %d edges, %d shortcuts in %.2f s",

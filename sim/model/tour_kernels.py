@@ -38,10 +38,12 @@ def compiled(function: F) -> F:
     """``function`` compiled by numba (cached on disk; it releases Python's lock, so planning
     problems solve side by side on threads), or unchanged when numba is missing."""
     try:
-        from numba import njit
+        from carreta.routing._numba_cache import cached_njit
+
+        compile_ = cached_njit(nogil=True)  # imports numba
     except ImportError:  # pragma: no cover - exercised where numba is absent
         return function
-    return njit(cache=True, nogil=True)(function)  # type: ignore[return-value]
+    return compile_(function)
 
 
 def numba_available() -> bool:
