@@ -546,8 +546,8 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     cheap): row 0 positions of hubs in a space and row 5
     unpacking positions (both all ``-1`` on entry and left so), rows 1-2 predecessor edges, rows
     3-4 the unpacking output and stack. ``cut_cycles``: whether the graph has (near-)zero
-    weights, see :func:`_unpack`. Returns ``(node ids, cum)``, ``cum`` the cumulative weight
-    (row 0) and length (row 1) at each node; both empty when ``t`` is unreachable.
+    weights, see :func:`_unpack`. Returns the path packed as :func:`_emit` does (node ids,
+    cumulative weight and length at each node); ``(3, 0)`` when ``t`` is unreachable.
     """
     hubs = space[0]
     edges = space[1]
@@ -570,7 +570,7 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
         _trace(best_i, hubs, edges, position, hierarchy[:, 0], pred_f)
     _mark(position, hubs, s_lo, s_hi, False)
     if best_i < 0:
-        return np.empty(0, dtype=node_ids.dtype), np.empty((2, 0))
+        return np.empty((3, 0), dtype=np.int64)
     _mark(position, hubs, t_lo, t_hi, True)
     _trace(best_j, hubs, edges, position, hierarchy[:, 1], pred_b)  # from the hub down to t
     _mark(position, hubs, t_lo, t_hi, False)
@@ -580,12 +580,16 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
 @cached_njit()
 def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     """Unpack the up-down path ``s -> meet -> t`` recorded in ``work[1]``/``work[2]`` (see
-    :func:`route`) into node ids and cumulative weights and lengths."""
+    :func:`route`) into one packed path: an int64 array ``(3, k)``, the node ids in row 0 and
+    the float64 bits of the cumulative weight and length in rows 1-2 (``packed[1:].view(
+    np.float64)``). One array, not two: returning a tuple of arrays to Python boxes each (0.3 µs
+    a call, of a 6 µs route)."""
     count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5], cut_cycles)
     path_edges = work[3]
     dst = hierarchy[:, 1]
-    nodes = np.empty(count + 1, dtype=node_ids.dtype)
-    cum = np.empty((2, count + 1))
+    packed = np.empty((3, count + 1), dtype=np.int64)
+    nodes = packed[0]
+    cum = packed[1:].view(np.float64)
     nodes[0] = node_ids[s]
     cum[0, 0] = 0.0
     cum[1, 0] = 0.0
@@ -594,7 +598,7 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
         nodes[k + 1] = node_ids[dst[e]]
         cum[0, k + 1] = cum[0, k] + costs[e, 0]
         cum[1, k + 1] = cum[1, k] + costs[e, 1]
-    return nodes, cum
+    return packed
 
 
 @cached_njit(inline="always")
@@ -668,22 +672,22 @@ def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, c
         for k in range(n_touched[side]):
             dist[side, touched[side, k]] = INF
     if meet < 0:
-        return np.empty(0, dtype=node_ids.dtype), np.empty((2, 0))
+        return np.empty((3, 0), dtype=np.int64)
     return _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles)
 
 
 @cached_njit(nogil=True)
 def route_many(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
     """:func:`route` for each pair ``(s[k], t[k])``, without Python's lock (``work`` must be
-    this call's own). Returns ``(nodes, cum, ptr)``: pair ``k``'s path is
-    ``nodes[ptr[k]:ptr[k + 1]]`` with ``cum[:, ptr[k]:ptr[k + 1]]``, empty when unreachable."""
+    this call's own). Returns ``(packed, ptr)``: pair ``k``'s packed path (see :func:`_emit`)
+    is ``packed[:, ptr[k]:ptr[k + 1]]``, empty when unreachable."""
     found = []
     for k in range(s.shape[0]):
         found.append(
             route(s[k], t[k], space_ptr, space, space_dist, hierarchy, costs, node_ids, work,
                   cut_cycles)
         )  # fmt: skip
-    return _concatenate(found, node_ids.dtype)
+    return _concatenate(found)
 
 
 @cached_njit(nogil=True)
@@ -696,22 +700,19 @@ def route_bidirectional_many(s, t, graph, search, hierarchy, costs, node_ids, wo
             route_bidirectional(s[k], t[k], graph, search, hierarchy, costs, node_ids, work,
                                 cut_cycles)
         )  # fmt: skip
-    return _concatenate(found, node_ids.dtype)
+    return _concatenate(found)
 
 
 @cached_njit(nogil=True)
-def _concatenate(found, dtype):
-    """One ``(nodes, cum, ptr)`` from a list of paths ``(nodes, cum)`` (see :func:`route_many`)."""
+def _concatenate(found):
+    """One ``(packed, ptr)`` from a list of packed paths (see :func:`route_many`)."""
     ptr = np.zeros(len(found) + 1, dtype=np.int64)
     for k in range(len(found)):
-        ptr[k + 1] = ptr[k] + found[k][0].shape[0]
-    nodes = np.empty(ptr[-1], dtype=dtype)
-    cum = np.empty((2, ptr[-1]))
+        ptr[k + 1] = ptr[k] + found[k].shape[1]
+    packed = np.empty((3, ptr[-1]), dtype=np.int64)
     for k in range(len(found)):
-        lo, hi = ptr[k], ptr[k + 1]
-        nodes[lo:hi] = found[k][0]
-        cum[:, lo:hi] = found[k][1]
-    return nodes, cum, ptr
+        packed[:, ptr[k] : ptr[k + 1]] = found[k]
+    return packed, ptr
 
 
 @cached_njit()

@@ -103,11 +103,11 @@ class ContractionHierarchy:
         # graph whose lightest edge weighs more than that (Montpellier: 0.03 s) skips the check.
         cut_cycles = bool(w.shape[0] > 0 and w.min() <= 1e-9 * total)
         self._costs = np.column_stack((compiled.weight, compiled.length_m))  # original edges
-        self._node_ids = compiled.node_ids[order]  # graph node id of each index
+        self._node_ids = compiled.node_ids[order].astype(np.int64)  # graph node id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
         self._cut_cycles = cut_cycles
         self._search: tuple[np.ndarray, ...] = ()
-        self._route: Callable[..., tuple[np.ndarray, np.ndarray]]
+        self._route: Callable[..., np.ndarray]
         if self.uses_spaces:
             self._route = _ch_numba.route
             self._route_args: tuple[object, ...] = (
@@ -142,36 +142,38 @@ class ContractionHierarchy:
             self.build_s,
         )
 
-    def path(self, s: int, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Node ids of the path ``s -> t``, and its cumulative weights (row 0) and lengths (row 1).
+    @property
+    def entry(self) -> tuple[Callable[..., np.ndarray], list[int], tuple[object, ...]]:
+        """What :meth:`path` calls, for a caller that calls it directly (one Python call less
+        per query): ``(kernel, new_index, args)``, the path ``s -> t`` being
+        ``kernel(new_index[s], new_index[t], *args)``."""
+        return self._route, self._new_index, self._route_args
 
-        ``s`` and ``t`` are node indices; the returned nodes are graph node ids. Empty arrays
-        when ``t`` is unreachable from ``s``.
+    def path(self, s: int, t: int) -> np.ndarray:
+        """The path ``s -> t`` packed in one int64 array ``(3, k)``: graph node ids in row 0,
+        the float64 bits of the cumulative weights and lengths in rows 1-2 (see
+        :meth:`Route.from_packed <carreta.routing.router.Route.from_packed>`).
+
+        ``s`` and ``t`` are node indices. ``(3, 0)`` when ``t`` is unreachable from ``s``.
         """
         new_index = self._new_index
-        result: tuple[np.ndarray, np.ndarray] = self._route(
-            new_index[s], new_index[t], *self._route_args
-        )
-        return result
+        packed: np.ndarray = self._route(new_index[s], new_index[t], *self._route_args)
+        return packed
 
-    def paths(
-        self, sources: np.ndarray, targets: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def paths(self, sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`path` of each pair ``(sources[k], targets[k])`` (node indices), in one
         compiled call that releases Python's lock and uses its own work arrays: several threads
         may call it at once (and beside :meth:`path`).
 
-        Returns ``(nodes, cum, ptr)``: pair ``k``'s node ids are ``nodes[ptr[k]:ptr[k + 1]]`` and
-        its cumulative weights and lengths ``cum[:, ptr[k]:ptr[k + 1]]``; empty when unreachable.
+        Returns ``(packed, ptr)``: pair ``k``'s packed path is ``packed[:, ptr[k]:ptr[k + 1]]``,
+        empty when unreachable.
         """
         s, t = self._new_of[sources], self._new_of[targets]
         work = np.full_like(self._work, -1)
         tail = (self._hierarchy, self._costs, self._node_ids, work, self._cut_cycles)
         if self.uses_spaces:
             spaces = (self._space_ptr, self._space, self._space_dist)
-            result: tuple[np.ndarray, np.ndarray, np.ndarray] = _ch_numba.route_many(
-                s, t, *spaces, *tail
-            )
+            result: tuple[np.ndarray, np.ndarray] = _ch_numba.route_many(s, t, *spaces, *tail)
             return result
         dist, keys, values, touched = self._search
         search = (np.full_like(dist, np.inf), np.empty_like(keys), np.empty_like(values),

@@ -273,11 +273,11 @@ class ClosableRouter(Router):
     ) -> Route:
         self.fallbacks += 1
         started = time.perf_counter()
-        nodes, cum = state.engine.path(*key)
+        packed = state.engine.path(*key)
         self._query_s += time.perf_counter() - started
-        if nodes.shape[0] == 0:
+        if packed.shape[1] == 0:
             raise NoRouteError(origin, destination)
-        return Route.from_arrays(nodes, cum)
+        return Route.from_packed(packed)
 
     def route_avoiding(
         self, origin: Hashable, destination: Hashable, positions: Sequence[int] | np.ndarray

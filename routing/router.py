@@ -18,7 +18,7 @@ import itertools
 import logging
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -45,6 +45,15 @@ def numba_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def pack_path(nodes: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """One int64 array ``(3, k)`` of a path's node ids and, as float64 bits, its ``(2, k)``
+    cumulative weights and lengths: the form :meth:`Route.from_packed` reads."""
+    packed = np.empty((3, nodes.shape[0]), dtype=np.int64)
+    packed[0] = nodes
+    packed[1:].view(np.float64)[:] = cum
+    return packed
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,23 +94,30 @@ class Route:
 
     @classmethod
     def from_arrays(cls, nodes: np.ndarray, cum: np.ndarray) -> Route:
-        """A route from its node ids and a (2, k) array of cumulative weights and lengths.
+        """A route from its node ids and a (2, k) array of cumulative weights and lengths."""
+        return cls.from_packed(pack_path(nodes, cum))
 
-        Both arrays are made read-only (the route's rows are views of ``cum``). The instance is
+    @classmethod
+    def from_packed(cls, packed: np.ndarray) -> Route:
+        """A route from a packed path: an int64 array ``(3, k)``, node ids in row 0 and the
+        float64 bits of the cumulative weights and lengths in rows 1-2 (see
+        :func:`pack_path`), as the routing engines return it (one array a query, not three).
+
+        ``packed`` is made read-only; the route's arrays are views of it. The instance is
         filled directly, as :meth:`__init__` and ``__post_init__`` would (a route is made per
         query: this halves the Python cost of one).
         """
-        nodes.setflags(write=False)
-        cum.setflags(write=False)
+        packed.setflags(write=False)
+        floats = packed.view(np.float64)  # rows 1-2 are the floats (row 0 is not)
         route = object.__new__(cls)
         route.__dict__.update(
-            nodes=nodes,
-            cum_time_s=cum[0],
-            cum_length_m=cum[1],
-            origin=nodes.item(0),  # item(): a Python scalar without a numpy one on the way
-            destination=nodes.item(-1),
-            duration_s=cum.item(0, -1),
-            length_m=cum.item(-1),
+            nodes=packed[0],
+            cum_time_s=floats[1],
+            cum_length_m=floats[2],
+            origin=packed.item(0, 0),  # item(): a Python scalar without a numpy one on the way
+            destination=packed.item(0, -1),
+            duration_s=floats.item(1, -1),
+            length_m=floats.item(2, -1),
         )
         return route
 
@@ -181,14 +197,23 @@ class Router:
         if backend == "ch":
             from carreta.routing.ch import ContractionHierarchy
 
-            self._engine: ContractionHierarchy | _DijkstraTrees = ContractionHierarchy(
-                self.compiled
-            )
+            self._use_engine(ContractionHierarchy(self.compiled))
         elif backend == "scipy":
-            self._engine = _DijkstraTrees(self.compiled, cache_size=max(cache_size // 16, 8))
+            self._use_engine(_DijkstraTrees(self.compiled, cache_size=max(cache_size // 16, 8)))
         else:
             raise ValueError(f"unknown router backend {backend!r}: use 'auto', 'ch' or 'scipy'")
-        self._path = self._engine.path  # bound once: route() is called per leg
+
+    def _use_engine(self, engine: Engine) -> None:
+        """Answer queries with ``engine``. Bound once, as route() is called per leg: with a
+        contraction hierarchy, route() calls its compiled kernel itself (see
+        :attr:`ContractionHierarchy.entry <carreta.routing.ch.ContractionHierarchy.entry>`)."""
+        self._engine: Engine = engine
+        self._path = engine.path
+        self._kernel: Callable[..., np.ndarray] | None = None
+        self._new_index: list[int] = []
+        self._kernel_args: tuple[object, ...] = ()
+        if not isinstance(engine, _DijkstraTrees):
+            self._kernel, self._new_index, self._kernel_args = engine.entry
 
     # -- node ids ---------------------------------------------------------------------------
     @property
@@ -248,11 +273,16 @@ class Router:
                 return cached
         self.misses += 1
         started = perf_counter()
-        nodes, cum = self._path(s, t)
+        kernel = self._kernel
+        if kernel is not None:
+            new_index = self._new_index
+            packed = kernel(new_index[s], new_index[t], *self._kernel_args)
+        else:
+            packed = self._path(s, t)
         self._query_s += perf_counter() - started
-        if nodes.shape[0] == 0:
+        if packed.shape[1] == 0:
             raise NoRouteError(origin, destination)
-        result = Route.from_arrays(nodes, cum)
+        result = Route.from_packed(packed)
         if self._cache_size > 0:
             routes[key] = result
             if len(routes) > self._cache_size:
@@ -283,20 +313,19 @@ class Router:
         engine = self._engine
         if not isinstance(engine, _DijkstraTrees):
             started = perf_counter()
-            nodes, cum, ptr = engine.paths(sources, targets)
+            packed, ptr = engine.paths(sources, targets)
             self._count_from_thread(perf_counter() - started)
-            nodes.setflags(write=False)  # the routes' arrays are views of these
-            cum.setflags(write=False)
+            packed.setflags(write=False)  # the routes' arrays are views of it
             bounds = ptr.tolist()
             return [
-                Route.from_arrays(nodes[lo:hi], cum[:, lo:hi]) if hi > lo else None
+                Route.from_packed(packed[:, lo:hi]) if hi > lo else None
                 for lo, hi in itertools.pairwise(bounds)
             ]
         found: list[Route | None] = []
         started = perf_counter()
         for s, t in zip(sources.tolist(), targets.tolist(), strict=True):
-            path_nodes, path_cum = engine.path(s, t)
-            found.append(Route.from_arrays(path_nodes, path_cum) if path_nodes.shape[0] else None)
+            path = engine.path(s, t)
+            found.append(Route.from_packed(path) if path.shape[1] else None)
         self._count_from_thread(perf_counter() - started)
         return found
 
@@ -455,9 +484,9 @@ class _DijkstraTrees:
         start, stop = self.compiled.indptr[u], self.compiled.indptr[u + 1]
         return int(start + np.searchsorted(self.compiled.indices[start:stop], v))
 
-    def path(self, s: int, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Node ids from index ``s`` to ``t`` and their cumulative weights (row 0) and lengths
-        (row 1); empty if there is no path."""
+    def path(self, s: int, t: int) -> np.ndarray:
+        """The path from index ``s`` to ``t``, packed (see :func:`pack_path`); ``(3, 0)`` if
+        there is none."""
         self._asked[True][s] += 1
         self._asked[False][t] += 1
         if t in self._trees[False] and s not in self._trees[True]:
@@ -469,7 +498,7 @@ class _DijkstraTrees:
         root, leaf = (s, t) if forward else (t, s)
         dist, pred = self._tree(root, forward=forward)
         if not np.isfinite(dist[leaf]):
-            return np.empty(0, dtype=np.int64), np.empty((2, 0))
+            return np.empty((3, 0), dtype=np.int64)
         chain = [leaf]
         while chain[-1] != root:
             chain.append(int(pred[chain[-1]]))
@@ -479,7 +508,7 @@ class _DijkstraTrees:
         cum = np.zeros((2, nodes.shape[0]))
         np.cumsum(self.compiled.weight[edge_array], out=cum[0, 1:])
         np.cumsum(self.compiled.length_m[edge_array], out=cum[1, 1:])
-        return self.compiled.node_ids[nodes], cum
+        return pack_path(self.compiled.node_ids[nodes], cum)
 
     def matrix(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         from scipy.sparse.csgraph import dijkstra
