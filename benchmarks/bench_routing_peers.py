@@ -18,7 +18,9 @@ Columns:
 
 - **build**: wall time from the arrays to a router answering queries (carreta:
   ``compile_arrays`` + ``Router``; RoutingKit: inertial-flow order + ``CCH`` + ``CCHMetric``;
-  pandana: ``Network``), median of ``--repeat`` builds, kernels already loaded.
+  pandana: ``Network``), median of ``--repeat`` builds, kernels already loaded. The libraries
+  build in turn, round after round, and then query in turn, pass after pass: the shared
+  machine's changes of speed during a run weigh on all of them alike.
 - **route**: median wall time per query over the same random pairs (the path's nodes
   returned; carreta's route cache off), median over the passes.
 - **batch**: wall time to route all the pairs at once through the library's call for many
@@ -36,7 +38,10 @@ Columns:
 
 Ratios are against RoutingKit (build, matrix) and against the best peer (route, batch), measured in
 the same run. pandana is run single-threaded (``OMP_NUM_THREADS=1``) as the others are, and
-only on graphs of at most 20,000 nodes (its build and matrix take minutes on the grid).
+only on graphs of at most 20,000 nodes (its build and matrix take minutes on the grid). Each
+library builds first in a fresh process (the memory column): one whose build has not ended
+after 180 s is left out of that graph, and a note under the table says so (pandana 0.8's
+build never ends on the robot graphs, whose streets are all two-way).
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ MONTPELLIER = ("simplified-robot", "unsimplified-robot", "simplified-van", "unsi
 SYNTHETIC = ("grid-32k", "street-200k")
 BUILD_GOAL = 1.5  # × RoutingKit
 ROUTE_GOAL = 0.7  # × the best peer
+CHILD_TIMEOUT_S = 180  # a build running longer is left out (pandana never ends on the robot graphs)
 MATRIX_GOAL = 0.7  # × RoutingKit
 METRES_PER_DEGREE = 111_195.0
 
@@ -377,6 +383,7 @@ def memory_in_child(peer: Peer, arrays: Arrays) -> tuple[float, float]:
 
     The child loads the library and builds a tiny graph first (code and kernels loaded), then
     builds ``arrays`` between two readings of ``VmRSS`` (kept) and ``VmHWM`` (peak, reset first).
+    Raises ``subprocess.TimeoutExpired`` past :data:`CHILD_TIMEOUT_S`.
     """
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "graph.npz"
@@ -389,7 +396,9 @@ def memory_in_child(peer: Peer, arrays: Arrays) -> tuple[float, float]:
             weight_ms=arrays.weight_ms,
         )
         command = [sys.executable, __file__, "--child-memory", peer.name, str(path)]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            command, check=True, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
+        )
     kept, peak = json.loads(done.stdout.strip().splitlines()[-1])
     return float(kept), float(peak)
 
@@ -430,8 +439,11 @@ def route_times_us(peer: Peer, pairs: np.ndarray) -> float:
     return statistics.median(times) / 1e3
 
 
-def bench_graph(arrays: Arrays, *, pairs: int, matrix_size: int, repeat: int) -> list[Result]:
-    """Build, route, matrix, memory and exactness of the three libraries on one graph."""
+def bench_graph(
+    arrays: Arrays, *, pairs: int, matrix_size: int, repeat: int, stalled: list[str]
+) -> list[Result]:
+    """Build, route, matrix, memory and exactness of the three libraries on one graph; the
+    names of those whose build did not end go to ``stalled``."""
     rng = np.random.default_rng(0)
     route_pairs = rng.integers(0, arrays.n_nodes, (pairs, 2))
     rows = rng.choice(arrays.n_nodes, matrix_size, replace=False)
@@ -446,40 +458,51 @@ def bench_graph(arrays: Arrays, *, pairs: int, matrix_size: int, repeat: int) ->
     sources, inverse = np.unique(check_pairs[:, 0], return_inverse=True)
     expected_pairs = dijkstra(graph, indices=sources)[inverse, check_pairs[:, 1]]
     expected_rows = dijkstra(graph, indices=check_rows)[:, cols]
-    peers: list[Peer] = [Carreta(), RoutingKit(), Pandana()]
-    results = []
-    for peer in peers:
-        print(f"  {peer.name} ...", file=sys.stderr, flush=True)
-        result = Result(peer.name)
-        if isinstance(peer, RoutingKit):
-            peer.prepare(arrays)
-        skip = peer.max_nodes is not None and arrays.n_nodes > peer.max_nodes
-        if skip:
+    active: list[tuple[Peer, Result]] = []
+    for peer in (Carreta(), RoutingKit(), Pandana()):
+        if peer.max_nodes is not None and arrays.n_nodes > peer.max_nodes:
             print(f"  {peer.name}: skipped (> {peer.max_nodes:,} nodes)", file=sys.stderr)
             continue
-        if not isinstance(peer, Pandana):  # a second pandana build in one process hung
+        print(f"  {peer.name}: memory in a fresh process ...", file=sys.stderr, flush=True)
+        result = Result(peer.name)
+        try:  # first in a fresh process: a build that never ends is left out, not waited for
             result.rss_mb, result.peak_mb = memory_in_child(peer, arrays)
-        seconds, _ = timed(lambda peer=peer: peer.build(arrays))  # type: ignore[misc]
-        result.build_s.append(seconds)
-        nbytes = peer.nbytes()
-        result.nbytes_mb = None if nbytes is None else nbytes / 1e6
-        for _ in range(repeat - 1):
+        except subprocess.TimeoutExpired:
+            print(
+                f"  {peer.name}: left out (its build had not ended after {CHILD_TIMEOUT_S} s)",
+                file=sys.stderr,
+            )
+            stalled.append(peer.name)
+            continue
+        if isinstance(peer, RoutingKit):
+            peer.prepare(arrays)
+        active.append((peer, result))
+    # Every pass runs each library in turn, so that a change of the shared machine's speed
+    # during the run weighs on all of them alike (the ratios are read within a pass).
+    print(f"  builds, {repeat} round(s) ...", file=sys.stderr, flush=True)
+    for _ in range(repeat):
+        for peer, result in active:
             result.build_s.append(timed(lambda peer=peer: peer.build(arrays))[0])  # type: ignore[misc]
-        for _ in range(repeat):
+    tables: dict[str, np.ndarray] = {}
+    print(f"  queries, {repeat} round(s) ...", file=sys.stderr, flush=True)
+    for _ in range(repeat):
+        for peer, result in active:
             result.route_us.append(route_times_us(peer, route_pairs))
             seconds, _ = timed(lambda peer=peer: peer.routes(*route_pairs.T.tolist()))  # type: ignore[misc]
             result.batch_us.append(seconds / route_pairs.shape[0] * 1e6)
             seconds, table = timed(lambda peer=peer: peer.matrix(rows, cols))  # type: ignore[misc]
             result.matrix_s.append(seconds)
+            tables[peer.name] = np.asarray(table)
+    row_of = {int(r): k for k, r in enumerate(rows.tolist())}
+    for peer, result in active:
+        nbytes = peer.nbytes()
+        result.nbytes_mb = None if nbytes is None else nbytes / 1e6
         got = np.array([peer.distance(s, t) for s, t in check_pairs.tolist()])
-        table = np.asarray(table)
-        row_of = {int(r): k for k, r in enumerate(rows.tolist())}
-        got_rows = table[[row_of[int(r)] for r in check_rows]]
+        got_rows = tables[peer.name][[row_of[int(r)] for r in check_rows]]
         result.mismatches = int(np.sum(got != expected_pairs) + np.sum(got_rows != expected_rows))
         result.checked = int(expected_pairs.size + expected_rows.size)
         peer.free()
-        results.append(result)
-    return results
+    return [result for _, result in active]
 
 
 def ratio(value: float, baseline: float) -> str:
@@ -582,11 +605,20 @@ def main() -> None:
         peer.matrix(np.arange(3), np.arange(3))
         peer.free()
     lines = []
+    notes = []
     for name in names:
         arrays = montpellier(name) if name in MONTPELLIER else synthetic(name)
         print(f"benchmarking {arrays.name} ...", file=sys.stderr, flush=True)
-        results = bench_graph(arrays, pairs=pairs, matrix_size=matrix_size, repeat=repeat)
+        stalled: list[str] = []
+        results = bench_graph(
+            arrays, pairs=pairs, matrix_size=matrix_size, repeat=repeat, stalled=stalled
+        )
         lines += table_rows(arrays, results)
+        notes += [
+            f"- {library} on {arrays.name}: left out, its build had not ended after "
+            f"{CHILD_TIMEOUT_S} s in a fresh process"
+            for library in stalled
+        ]
     print(
         f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}; command: python {' '.join(sys.argv)}; {pairs} route "
@@ -596,6 +628,8 @@ def main() -> None:
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "|".join("---" for _ in HEADER) + "|")
     print("\n".join(lines))
+    if notes:
+        print("\n" + "\n".join(notes))
 
 
 def synthetic_small() -> Arrays:
