@@ -37,8 +37,9 @@ Columns:
   rows of the matrix (integer weights: compared exactly).
 
 Ratios are against RoutingKit (build, matrix) and against the best peer (route, batch), measured in
-the same run. pandana is run single-threaded (``OMP_NUM_THREADS=1``) as the others are, and
-only on graphs of at most 20,000 nodes (its build and matrix take minutes on the grid). Each
+the same run: each the median over the rounds of the ratio within a round. pandana is run
+single-threaded (``OMP_NUM_THREADS=1``) as the others are, and only on graphs of at most 20,000
+nodes (its build and matrix take minutes on the grid). Each
 library builds first in a fresh process (the memory column): one whose build has not ended
 after 180 s is left out of that graph, and a note under the table says so (pandana 0.8's
 build never ends on the robot graphs, whose streets are all two-way).
@@ -459,7 +460,8 @@ def bench_graph(
     expected_pairs = dijkstra(graph, indices=sources)[inverse, check_pairs[:, 1]]
     expected_rows = dijkstra(graph, indices=check_rows)[:, cols]
     active: list[tuple[Peer, Result]] = []
-    for peer in (Carreta(), RoutingKit(), Pandana()):
+    peers: list[Peer] = [Carreta(), RoutingKit(), Pandana()]
+    for peer in peers:
         if peer.max_nodes is not None and arrays.n_nodes > peer.max_nodes:
             print(f"  {peer.name}: skipped (> {peer.max_nodes:,} nodes)", file=sys.stderr)
             continue
@@ -505,8 +507,17 @@ def bench_graph(
     return [result for _, result in active]
 
 
-def ratio(value: float, baseline: float) -> str:
-    return f"{value / baseline:.2f}×" if baseline > 0 else "—"
+def ratio(values: list[float], baselines: list[float]) -> float:
+    """The median over the rounds of ``values[k] / baselines[k]`` (both measured in round
+    ``k``, one library after the other): a change of the machine's speed between rounds
+    cancels out, where a ratio of medians would keep it."""
+    return statistics.median(v / b for v, b in zip(values, baselines, strict=True) if b > 0)
+
+
+def per_round_best(results: list[Result], field_name: str) -> list[float]:
+    """Round by round, the best (smallest) figure of the peers other than carreta."""
+    peers = [getattr(r, field_name) for r in results if r.library != "carreta"]
+    return [min(figures) for figures in zip(*peers, strict=True)]
 
 
 def table_rows(arrays: Arrays, results: list[Result]) -> list[str]:
@@ -514,15 +525,19 @@ def table_rows(arrays: Arrays, results: list[Result]) -> list[str]:
     by_name = {r.library: r for r in results}
     routing_kit = by_name["RoutingKit CCH"]
     lines = []
-    rk_build = statistics.median(routing_kit.build_s)
-    rk_matrix = statistics.median(routing_kit.matrix_s)
-    best_peer_route = min(statistics.median(r.route_us) for r in results if r.library != "carreta")
-    best_peer_batch = min(statistics.median(r.batch_us) for r in results if r.library != "carreta")
+    best_route = per_round_best(results, "route_us")
+    best_batch = per_round_best(results, "batch_us")
     for result in results:
         build = statistics.median(result.build_s)
         route = statistics.median(result.route_us)
         batch = statistics.median(result.batch_us)
         matrix = statistics.median(result.matrix_s)
+        ratios = {
+            "build": ratio(result.build_s, routing_kit.build_s),
+            "route": ratio(result.route_us, best_route),
+            "batch": ratio(result.batch_us, best_batch),
+            "matrix": ratio(result.matrix_s, routing_kit.matrix_s),
+        }
         memory = f"{result.rss_mb:.1f} / {result.peak_mb:.1f}"
         if result.nbytes_mb is not None:
             memory = f"{result.nbytes_mb:.1f} / {memory}"
@@ -531,21 +546,21 @@ def table_rows(arrays: Arrays, results: list[Result]) -> list[str]:
             f"{arrays.n_edges:,}",
             result.library,
             f"{build:.2f}",
-            ratio(build, rk_build),
+            f"{ratios['build']:.2f}×",
             f"{route:.1f}",
-            ratio(route, best_peer_route),
+            f"{ratios['route']:.2f}×",
             f"{batch:.1f}",
-            ratio(batch, best_peer_batch),
+            f"{ratios['batch']:.2f}×",
             f"{matrix:.3f}",
-            ratio(matrix, rk_matrix),
+            f"{ratios['matrix']:.2f}×",
             memory,
             f"{result.mismatches} / {result.checked}",
         ]
         if result.library == "carreta":
             goals = [
-                ("build", build <= BUILD_GOAL * rk_build),
-                ("route", route <= ROUTE_GOAL * best_peer_route),
-                ("matrix", matrix <= MATRIX_GOAL * rk_matrix),
+                ("build", ratios["build"] <= BUILD_GOAL),
+                ("route", ratios["route"] <= ROUTE_GOAL),
+                ("matrix", ratios["matrix"] <= MATRIX_GOAL),
                 ("exact", result.mismatches == 0),
             ]
             cells.append(", ".join(f"{name} {'PASS' if ok else 'MISS'}" for name, ok in goals))
