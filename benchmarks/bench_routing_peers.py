@@ -1,6 +1,7 @@
 """carreta's router side by side with RoutingKit's CCH and pandana, on the same arrays and weights.
 
-Run from the project root (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
+Run from the project root (needs the ``bench`` extra: ``pip install -e ".[bench]"``; RoutingKit,
+the baseline of the ratios, is required, pandana is left out with a note if it is missing)::
 
     python benchmarks/bench_routing_peers.py [--graphs NAME,...] [--quick] [--repeat R]
 
@@ -50,6 +51,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -238,6 +240,7 @@ class Peer:
     """A library under test: build it, then route, matrix and distance queries on node indices."""
 
     name = ""
+    package: str | None = None  # the module it needs (None: carreta itself)
     max_nodes: int | None = None  # larger graphs are skipped (too slow to build)
 
     def build(self, arrays: Arrays) -> None:
@@ -300,6 +303,7 @@ class Carreta(Peer):
 
 class RoutingKit(Peer):
     name = "RoutingKit CCH"
+    package = "routingkit_cch"
 
     def prepare(self, arrays: Arrays) -> None:
         """Python lists for the binding (not timed: an artefact of its API)."""
@@ -338,6 +342,7 @@ class RoutingKit(Peer):
 
 class Pandana(Peer):
     name = "pandana"
+    package = "pandana"
     max_nodes = 20_000  # 93 s to build the 32,400-node grid, 213 s for its matrix
 
     def build(self, arrays: Arrays) -> None:
@@ -377,6 +382,12 @@ PEERS: dict[str, type[Peer]] = {
     "RoutingKit CCH": RoutingKit,
     "pandana": Pandana,
 }
+
+
+def installed_peers() -> list[Peer]:
+    """carreta and the peers whose package is installed (the ``bench`` extra has them all)."""
+    peers: list[Peer] = [Carreta(), RoutingKit(), Pandana()]
+    return [p for p in peers if p.package is None or importlib.util.find_spec(p.package)]
 
 
 def memory_in_child(peer: Peer, arrays: Arrays) -> tuple[float, float]:
@@ -460,8 +471,7 @@ def bench_graph(
     expected_pairs = dijkstra(graph, indices=sources)[inverse, check_pairs[:, 1]]
     expected_rows = dijkstra(graph, indices=check_rows)[:, cols]
     active: list[tuple[Peer, Result]] = []
-    peers: list[Peer] = [Carreta(), RoutingKit(), Pandana()]
-    for peer in peers:
+    for peer in installed_peers():
         if peer.max_nodes is not None and arrays.n_nodes > peer.max_nodes:
             print(f"  {peer.name}: skipped (> {peer.max_nodes:,} nodes)", file=sys.stderr)
             continue
@@ -609,9 +619,11 @@ def main() -> None:
     pairs, matrix_size = (300, 300) if args.quick else (1_000, 1_000)
     repeat = 1 if args.quick else args.repeat
     started = time.perf_counter()
+    if importlib.util.find_spec(RoutingKit.package) is None:
+        parser.error('RoutingKit\'s CCH, the baseline, is not installed: pip install -e ".[bench]"')
     # Load the kernels (numba) once, outside every timing.
     warm = synthetic_small()
-    for peer in (Carreta(), RoutingKit(), Pandana()):
+    for peer in installed_peers():
         if isinstance(peer, RoutingKit):
             peer.prepare(warm)
         peer.build(warm)
@@ -620,7 +632,11 @@ def main() -> None:
         peer.matrix(np.arange(3), np.arange(3))
         peer.free()
     lines = []
-    notes = []
+    notes = [
+        f"- {peer.name}: not installed, left out"
+        for peer in (RoutingKit(), Pandana())
+        if peer.package is not None and importlib.util.find_spec(peer.package) is None
+    ]
     for name in names:
         arrays = montpellier(name) if name in MONTPELLIER else synthetic(name)
         print(f"benchmarking {arrays.name} ...", file=sys.stderr, flush=True)

@@ -64,6 +64,20 @@ def test_the_goals_follow_the_ratios(bench: ModuleType, carreta: float, verdicts
     assert "build PASS" in carreta_row and "exact PASS" in carreta_row
 
 
+def test_a_peer_not_installed_is_left_out(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pandana (say), the run goes on with carreta and RoutingKit."""
+    find_spec = bench.importlib.util.find_spec
+    monkeypatch.setattr(
+        bench.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "pandana" else find_spec(name, *args),
+    )
+    names = [peer.name for peer in bench.installed_peers()]
+    assert "pandana" not in names and names[0] == "carreta"
+
+
 def test_a_small_grid_against_the_installed_peers(bench: ModuleType) -> None:
     """Every library answers a 12 × 12 grid's routes and matrix exactly (scipy's Dijkstra)."""
     pytest.importorskip("routingkit_cch")
