@@ -40,10 +40,10 @@ Columns:
 Ratios are against RoutingKit (build, matrix) and against the best peer (route, batch), measured in
 the same run: each the median over the rounds of the ratio within a round. pandana is run
 single-threaded (``OMP_NUM_THREADS=1``) as the others are, and only on graphs of at most 20,000
-nodes (its build and matrix take minutes on the grid). Each
-library builds first in a fresh process (the memory column): one whose build has not ended
-after 180 s is left out of that graph, and a note under the table says so (pandana 0.8's
-build never ends on the robot graphs, whose streets are all two-way).
+nodes (its build and matrix take minutes on the grid). Each library builds first in a fresh
+process (the memory column): one whose build has not ended after 180 s is left out of that
+graph, and a note under the table says so (pandana 0.8's build never ends on the robot graphs,
+whose streets are all two-way).
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ MONTPELLIER = ("simplified-robot", "unsimplified-robot", "simplified-van", "unsi
 SYNTHETIC = ("grid-32k", "street-200k")
 BUILD_GOAL = 1.5  # × RoutingKit
 ROUTE_GOAL = 0.7  # × the best peer
-CHILD_TIMEOUT_S = 180  # a build running longer is left out (pandana never ends on the robot graphs)
 MATRIX_GOAL = 0.7  # × RoutingKit
+CHILD_TIMEOUT_S = 180  # a build running longer is left out (pandana never ends on the robot graphs)
 METRES_PER_DEGREE = 111_195.0
 
 
