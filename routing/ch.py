@@ -48,7 +48,7 @@ class ContractionHierarchy:
         compiled: CompiledGraph,
         *,
         witness_limit: int = 500,
-        simulation_limit: int = 30,
+        simulation_limit: int = 100,
         max_space_entries: int = 16_000_000,
     ) -> None:
         started = time.perf_counter()
