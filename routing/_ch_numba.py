@@ -584,8 +584,8 @@ def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
     """Unpack the up-down path ``s -> meet -> t`` recorded in ``work[1]``/``work[2]`` (see
     :func:`route`) into one packed path: an int64 array ``(3, k)``, the node ids in row 0 and
     the float64 bits of the cumulative weight and length in rows 1-2 (``packed[1:].view(
-    np.float64)``). One array, not two: returning a tuple of arrays to Python boxes each (0.3 µs
-    a call, of a 6 µs route)."""
+    np.float64)``). One array, not two: numba boxes each array of a returned tuple (the kernel
+    call took 3.1 µs with two arrays, 2.5 µs with one, on Montpellier's simplified graph)."""
     count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5], cut_cycles)
     path_edges = work[3]
     dst = hierarchy[:, 1]

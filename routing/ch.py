@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numba
@@ -103,7 +103,7 @@ class ContractionHierarchy:
         # graph whose lightest edge weighs more than that (Montpellier: 0.03 s) skips the check.
         cut_cycles = bool(w.shape[0] > 0 and w.min() <= 1e-9 * total)
         self._costs = np.column_stack((compiled.weight, compiled.length_m))  # original edges
-        self._node_ids = compiled.node_ids[order].astype(np.int64)  # graph node id of each index
+        self._node_ids = compiled.node_ids[order].astype(np.int64, copy=False)  # id of each index
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
         self._cut_cycles = cut_cycles
         self._search: tuple[np.ndarray, ...] = ()
@@ -143,7 +143,7 @@ class ContractionHierarchy:
         )
 
     @property
-    def entry(self) -> tuple[Callable[..., np.ndarray], list[int], tuple[object, ...]]:
+    def entry(self) -> tuple[Callable[..., np.ndarray], Sequence[int], tuple[object, ...]]:
         """What :meth:`path` calls, for a caller that calls it directly (one Python call less
         per query): ``(kernel, new_index, args)``, the path ``s -> t`` being
         ``kernel(new_index[s], new_index[t], *args)``."""

@@ -18,7 +18,7 @@ import itertools
 import logging
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Literal, TypeAlias
@@ -204,16 +204,12 @@ class Router:
             raise ValueError(f"unknown router backend {backend!r}: use 'auto', 'ch' or 'scipy'")
 
     def _use_engine(self, engine: Engine) -> None:
-        """Answer queries with ``engine``. Bound once, as route() is called per leg: with a
-        contraction hierarchy, route() calls its compiled kernel itself (see
-        :attr:`ContractionHierarchy.entry <carreta.routing.ch.ContractionHierarchy.entry>`)."""
+        """Answer queries with ``engine``. Bound once, as route() is called per leg: route()
+        calls what the engine's ``entry`` gives, a contraction hierarchy's compiled kernel
+        itself (see :attr:`ContractionHierarchy.entry
+        <carreta.routing.ch.ContractionHierarchy.entry>`)."""
         self._engine: Engine = engine
-        self._path = engine.path
-        self._kernel: Callable[..., np.ndarray] | None = None
-        self._new_index: list[int] = []
-        self._kernel_args: tuple[object, ...] = ()
-        if not isinstance(engine, _DijkstraTrees):
-            self._kernel, self._new_index, self._kernel_args = engine.entry
+        self._kernel, self._new_index, self._kernel_args = engine.entry
 
     # -- node ids ---------------------------------------------------------------------------
     @property
@@ -273,12 +269,8 @@ class Router:
                 return cached
         self.misses += 1
         started = perf_counter()
-        kernel = self._kernel
-        if kernel is not None:
-            new_index = self._new_index
-            packed = kernel(new_index[s], new_index[t], *self._kernel_args)
-        else:
-            packed = self._path(s, t)
+        new_index = self._new_index
+        packed = self._kernel(new_index[s], new_index[t], *self._kernel_args)
         self._query_s += perf_counter() - started
         if packed.shape[1] == 0:
             raise NoRouteError(origin, destination)
@@ -463,6 +455,12 @@ class _DijkstraTrees:
             False: defaultdict(int),
         }
         self._cache_size = cache_size
+
+    @property
+    def entry(self) -> tuple[Callable[..., np.ndarray], Sequence[int], tuple[object, ...]]:
+        """:meth:`path` as :attr:`ContractionHierarchy.entry
+        <carreta.routing.ch.ContractionHierarchy.entry>` gives its kernel (indices unchanged)."""
+        return self.path, range(self.compiled.n_nodes), ()
 
     def _tree(self, root: int, *, forward: bool) -> tuple[np.ndarray, np.ndarray]:
         from scipy.sparse.csgraph import dijkstra
