@@ -534,7 +534,7 @@ def _trace(entry, hubs, edges, position, lower_end, pred):
 
 
 @cached_njit()
-def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
+def route(s, t, space_ptr, space, space_dist, hierarchy, expand, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` through the pruned upward search spaces; unpacked.
 
     ``space_ptr[0]``/``space_ptr[1]`` point into the forward/backward search spaces (see
@@ -542,14 +542,14 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     reached by, ``space_dist`` the upward distances. The best common hub of ``s``'s forward and
     ``t``'s backward space is the top of a shortest up-down path, whose halves are read back along
     the recorded edges. ``hierarchy`` has a row (src, dst, child_a, child_b) per hierarchy edge,
-    the original edges first, and ``costs`` a row (weight, length) per original edge: unpacking
-    a path reads an edge's fields from one cache line. ``node_ids`` maps an index to its graph
-    node id. ``work`` (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch
-    cheap): row 0 positions of hubs in a space and row 5
-    unpacking positions (both all ``-1`` on entry and left so), rows 1-2 predecessor edges, rows
-    3-4 the unpacking output and stack. ``cut_cycles``: whether the graph has (near-)zero
-    weights, see :func:`_unpack`. Returns the path packed as :func:`_emit` does (node ids,
-    cumulative weight and length at each node); ``(3, 0)`` when ``t`` is unreachable.
+    the original edges first; ``expand`` and ``table`` store their original edges (see
+    :func:`expansions`), and ``node_ids`` maps an index to its graph node id. ``work``
+    (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch cheap): row 0
+    positions of hubs in a space and row 5 unpacking positions (both all ``-1`` on entry and left
+    so), rows 1-2 predecessor edges, rows 3-4 the unpacking output and stack. ``cut_cycles``:
+    whether the graph has (near-)zero weights, see :func:`_unpack`. Returns the path packed as
+    :func:`_emit` does (node ids, cumulative weight and length at each node); ``(3, 0)`` when
+    ``t`` is unreachable.
     """
     hubs = space[0]
     edges = space[1]
@@ -576,31 +576,183 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, 
     _mark(position, hubs, t_lo, t_hi, True)
     _trace(best_j, hubs, edges, position, hierarchy[:, 1], pred_b)  # from the hub down to t
     _mark(position, hubs, t_lo, t_hi, False)
-    return _emit(s, t, hubs[best_i], hierarchy, costs, node_ids, work, cut_cycles)
+    return _emit(s, t, hubs[best_i], hierarchy, expand, table, node_ids, work, cut_cycles)
 
 
 @cached_njit()
-def _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles):
+def expansions(hierarchy, weight, length, node_ids, max_count, budget):
+    """Every hierarchy edge's original edges, stored once so that a path unpacks by copying.
+
+    Returns ``(expand, table)``. ``expand[e]`` is ``(start, count)``: edge ``e`` stands for
+    ``count`` original edges, stored at ``table[:, start:start + count]`` when ``start >= 0``.
+    ``table`` is packed as a path is (see :func:`_emit`): the graph id of each original edge's
+    head in row 0, the float64 bits of its weight and length in rows 1-2. Original edges are
+    all stored; a shortcut is stored when it stands for at most ``max_count`` edges, halved
+    until the table holds at most ``budget`` entries (a shortcut's entries are its two
+    children's, which come before it). Unpacking then reads a stored shortcut's edges in a row
+    instead of following its children and, for each edge, its head and costs in three other
+    arrays (each a likely cache miss on a large graph).
+    """
+    m = hierarchy.shape[0]
+    child_a = hierarchy[:, 2]
+    child_b = hierarchy[:, 3]
+    # Children before parents (a shortcut's slot may be reused by a later, shorter one, so edge
+    # ids are not in that order): a depth-first post-order.
+    order = np.empty(m, dtype=np.int64)
+    count = np.zeros(m, dtype=np.int64)  # 0: not reached yet, -1: on the stack
+    stack = np.empty(m, dtype=np.int64)
+    done = 0
+    for root in range(m):
+        if count[root] != 0:
+            continue
+        stack[0] = root
+        count[root] = -1
+        top = 1
+        while top > 0:
+            e = stack[top - 1]
+            if child_a[e] < 0:
+                count[e] = 1
+            elif count[child_a[e]] == 0:
+                count[child_a[e]] = -1
+                stack[top] = child_a[e]
+                top += 1
+                continue
+            elif count[child_b[e]] == 0:
+                count[child_b[e]] = -1
+                stack[top] = child_b[e]
+                top += 1
+                continue
+            else:
+                count[e] = count[child_a[e]] + count[child_b[e]]
+            top -= 1
+            order[done] = e
+            done += 1
+    limit = max_count
+    while limit > 1:
+        total = 0
+        for e in range(m):
+            if count[e] <= limit:
+                total += count[e]
+        if total <= budget:
+            break
+        limit //= 2
+    expand = np.empty((m, 2), dtype=np.int64)
+    total = 0
+    for e in range(m):
+        expand[e, 1] = count[e]
+        if count[e] <= limit:
+            expand[e, 0] = total
+            total += count[e]
+        else:
+            expand[e, 0] = -1
+    table = np.empty((3, total), dtype=np.int64)
+    floats = table.view(np.float64)
+    dst = hierarchy[:, 1]
+    for e in order:
+        start = expand[e, 0]
+        if start < 0:
+            continue
+        if child_a[e] < 0:
+            table[0, start] = node_ids[dst[e]]
+            floats[1, start] = weight[e]
+            floats[2, start] = length[e]
+        else:
+            a, b = expand[child_a[e]], expand[child_b[e]]
+            table[:, start : start + a[1]] = table[:, a[0] : a[0] + a[1]]
+            table[:, start + a[1] : start + count[e]] = table[:, b[0] : b[0] + b[1]]
+    return expand, table
+
+
+@cached_njit()
+def _emit(s, t, meet, hierarchy, expand, table, node_ids, work, cut_cycles):
     """Unpack the up-down path ``s -> meet -> t`` recorded in ``work[1]``/``work[2]`` (see
     :func:`route`) into one packed path: an int64 array ``(3, k)``, the node ids in row 0 and
     the float64 bits of the cumulative weight and length in rows 1-2 (``packed[1:].view(
     np.float64)``). One array, not two: numba boxes each array of a returned tuple (the kernel
-    call took 3.1 µs with two arrays, 2.5 µs with one, on Montpellier's simplified graph)."""
-    count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5], cut_cycles)
-    path_edges = work[3]
-    dst = hierarchy[:, 1]
+    call took 3.1 µs with two arrays, 2.5 µs with one, on Montpellier's simplified graph).
+
+    Edges are read from ``table`` (see :func:`expansions`): a stored shortcut's original edges
+    in a row, the others split into their children. With ``cut_cycles`` the path is first
+    unpacked edge by edge (:func:`_unpack` cuts zero-weight cycles out as it goes).
+    """
+    floats = table.view(np.float64)
+    if cut_cycles:
+        count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5],
+                        cut_cycles)  # fmt: skip
+        packed = np.empty((3, count + 1), dtype=np.int64)
+        cum = packed[1:].view(np.float64)
+        packed[0, 0] = node_ids[s]
+        cum[0, 0] = 0.0
+        cum[1, 0] = 0.0
+        path_edges = work[3]
+        for k in range(count):
+            j = expand[path_edges[k], 0]
+            packed[0, k + 1] = table[0, j]
+            cum[0, k + 1] = cum[0, k] + floats[1, j]
+            cum[1, k + 1] = cum[1, k] + floats[2, j]
+        return packed
+    stack = work[4]
+    top = _path_edges(s, t, meet, work[1], work[2], hierarchy, stack)
+    count = 0
+    for k in range(top):
+        count += expand[stack[k], 1]
     packed = np.empty((3, count + 1), dtype=np.int64)
     nodes = packed[0]
     cum = packed[1:].view(np.float64)
     nodes[0] = node_ids[s]
-    cum[0, 0] = 0.0
-    cum[1, 0] = 0.0
-    for k in range(count):
-        e = path_edges[k]
-        nodes[k + 1] = node_ids[dst[e]]
-        cum[0, k + 1] = cum[0, k] + costs[e, 0]
-        cum[1, k + 1] = cum[1, k] + costs[e, 1]
+    time = 0.0
+    length = 0.0
+    cum[0, 0] = time
+    cum[1, 0] = length
+    child_a = hierarchy[:, 2]
+    child_b = hierarchy[:, 3]
+    k = 1
+    while top > 0:
+        top -= 1
+        e = stack[top]
+        start = expand[e, 0]
+        if start >= 0:
+            for j in range(start, start + expand[e, 1]):
+                nodes[k] = table[0, j]
+                time += floats[1, j]
+                length += floats[2, j]
+                cum[0, k] = time
+                cum[1, k] = length
+                k += 1
+        else:
+            if top + 2 > stack.shape[0]:
+                stack = _grow(stack, 2 * stack.shape[0])
+            stack[top] = child_b[e]
+            stack[top + 1] = child_a[e]
+            top += 2
     return packed
+
+
+@cached_njit(inline="always")
+def _path_edges(s, t, meet, pred_f, pred_b, hierarchy, stack):
+    """Put the hierarchy edges of the up-down path ``s -> meet -> t`` on ``stack``, the last
+    edge at the bottom (popping gives them in path order); returns their number."""
+    src = hierarchy[:, 0]
+    dst = hierarchy[:, 1]
+    top = 0
+    v = meet
+    while v != t:
+        v = dst[pred_b[v]]
+        top += 1
+    v = meet
+    k = top
+    while v != t:
+        e = pred_b[v]
+        k -= 1
+        stack[k] = e
+        v = dst[e]
+    v = meet
+    while v != s:
+        e = pred_f[v]
+        stack[top] = e
+        top += 1
+        v = src[e]
+    return top
 
 
 @cached_njit(inline="always")
@@ -622,7 +774,7 @@ def _stalled(u, d, down_ptr, to, w, dist):
 
 
 @cached_njit()
-def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, cut_cycles):
+def route_bidirectional(s, t, graph, search, hierarchy, expand, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by a bidirectional search of the hierarchy; unpacked.
 
     For graphs whose search spaces are too large to keep (see :func:`search_spaces`).
@@ -675,32 +827,36 @@ def route_bidirectional(s, t, graph, search, hierarchy, costs, node_ids, work, c
             dist[side, touched[side, k]] = INF
     if meet < 0:
         return np.empty((3, 0), dtype=np.int64)
-    return _emit(s, t, meet, hierarchy, costs, node_ids, work, cut_cycles)
+    return _emit(s, t, meet, hierarchy, expand, table, node_ids, work, cut_cycles)
 
 
 @cached_njit(nogil=True)
-def route_many(s, t, space_ptr, space, space_dist, hierarchy, costs, node_ids, work, cut_cycles):
+def route_many(
+    s, t, space_ptr, space, space_dist, hierarchy, expand, table, node_ids, work, cut_cycles
+):
     """:func:`route` for each pair ``(s[k], t[k])``, without Python's lock (``work`` must be
     this call's own). Returns ``(packed, ptr)``: pair ``k``'s packed path (see :func:`_emit`)
     is ``packed[:, ptr[k]:ptr[k + 1]]``, empty when unreachable."""
     found = []
     for k in range(s.shape[0]):
         found.append(
-            route(s[k], t[k], space_ptr, space, space_dist, hierarchy, costs, node_ids, work,
-                  cut_cycles)
+            route(s[k], t[k], space_ptr, space, space_dist, hierarchy, expand, table, node_ids,
+                  work, cut_cycles)
         )  # fmt: skip
     return _concatenate(found)
 
 
 @cached_njit(nogil=True)
-def route_bidirectional_many(s, t, graph, search, hierarchy, costs, node_ids, work, cut_cycles):
+def route_bidirectional_many(
+    s, t, graph, search, hierarchy, expand, table, node_ids, work, cut_cycles
+):
     """:func:`route_bidirectional` for each pair ``(s[k], t[k])``, without Python's lock
     (``search`` and ``work`` must be this call's own); the result is :func:`route_many`'s."""
     found = []
     for k in range(s.shape[0]):
         found.append(
-            route_bidirectional(s[k], t[k], graph, search, hierarchy, costs, node_ids, work,
-                                cut_cycles)
+            route_bidirectional(s[k], t[k], graph, search, hierarchy, expand, table, node_ids,
+                                work, cut_cycles)
         )  # fmt: skip
     return _concatenate(found)
 
@@ -728,30 +884,10 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
     at most ``n - 1`` edges. When every edge weighs well above rounding noise, an optimal walk
     cannot repeat a node and the caller skips that bookkeeping.
     """
-    src = hierarchy[:, 0]
     dst = hierarchy[:, 1]
     child_a = hierarchy[:, 2]
     child_b = hierarchy[:, 3]
-    # Hierarchy edges onto the stack, last edge at the bottom: first the backward half ...
-    top = 0
-    v = meet
-    while v != t:
-        v = dst[pred_b[v]]
-        top += 1
-    v = meet
-    k = top
-    while v != t:
-        e = pred_b[v]
-        k -= 1
-        stack[k] = e
-        v = dst[e]
-    # ... then the forward half, walked from the meeting node back to s.
-    v = meet
-    while v != s:
-        e = pred_f[v]
-        stack[top] = e
-        top += 1
-        v = src[e]
+    top = _path_edges(s, t, meet, pred_f, pred_b, hierarchy, stack)
     count = 0
     if cut_cycles:
         position[s] = 0

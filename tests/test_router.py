@@ -191,6 +191,37 @@ def test_route_arrays_are_read_only(backend: Backend, square: nx.MultiDiGraph) -
         route.nodes = np.array([1])  # type: ignore[misc]
 
 
+def test_route_reads_each_attribute_once_from_its_packed_path(
+    backend: Backend, square: nx.MultiDiGraph
+) -> None:
+    """A route's attributes are made when first read and are the same objects afterwards; a
+    route built from its arrays, or pickled and loaded, has the same ones."""
+    import pickle
+
+    route = Router(square, backend=backend).route(10, 50)
+
+    assert route.nodes is route.nodes and route.cum_time_s is route.cum_time_s
+    assert route.nodes.tolist() == [10, 30, 50]
+    assert (route.origin, route.destination) == (10, 50)
+    assert route.duration_s == route.cum_time_s[-1] == 110.0
+    assert route.length_m == route.cum_length_m[-1] == 160.0
+    for other in (
+        Route(route.nodes, route.cum_time_s, route.cum_length_m),
+        pickle.loads(pickle.dumps(route)),
+    ):
+        for name in ("nodes", "cum_time_s", "cum_length_m"):
+            assert np.array_equal(getattr(other, name), getattr(route, name))
+        for name in ("origin", "destination", "duration_s", "length_m"):
+            assert getattr(other, name) == getattr(route, name)
+    assert repr(route) == (
+        "Route(origin=10, destination=50, nodes=3, duration_s=110.0, length_m=160.0)"
+    )
+    with pytest.raises(AttributeError, match="immutable"):
+        del route.nodes
+    with pytest.raises(ValueError, match="a node at least"):
+        Route(np.array([], dtype=np.int64), np.array([]), np.array([]))
+
+
 def test_repeated_route_is_served_from_the_cache(backend: Backend, square: nx.MultiDiGraph) -> None:
     router = Router(square, backend=backend, cache_size=2)
 
@@ -440,6 +471,47 @@ def test_bidirectional_queries_match_networkx_on_random_graphs(graph: nx.MultiDi
                 continue
             route = Route.from_packed(packed)
             assert_route_is_a_shortest_path(graph, route, origin, destination, expected)
+
+
+@PROPERTY_SETTINGS
+@given(graph=random_street_graphs(), max_expanded=st.sampled_from([1, 2, 3, 64]))
+def test_stored_expansions_are_the_unpacked_shortcuts(
+    graph: nx.MultiDiGraph, max_expanded: int
+) -> None:
+    """Each hierarchy edge stored in a row (see ``_ch_numba.expansions``) holds what unpacking
+    it edge by edge gives, those standing for more than ``max_expanded`` edges are not stored,
+    and paths are the same, bit for bit, whatever is stored (the bound is lowered to keep the
+    table within four entries a hierarchy edge)."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    note(describe(graph))
+    compiled = Router(graph, backend="scipy").compiled
+    hierarchy = ContractionHierarchy(compiled, max_expanded=max_expanded)
+    rows, expand, table = hierarchy._hierarchy, hierarchy._expand, hierarchy._table
+
+    def unpacked(e: int) -> list[int]:
+        if rows[e, 2] < 0:
+            return [e]
+        return unpacked(int(rows[e, 2])) + unpacked(int(rows[e, 3]))
+
+    floats = table.view(np.float64)
+    stored = expand[expand[:, 0] >= 0, 1]
+    limit = stored.max() if stored.size else 1  # max_expanded, or less if over the budget
+    assert 1 <= limit <= max_expanded
+    for e in range(rows.shape[0]):
+        edges = unpacked(e)
+        start, count = expand[e]
+        assert count == len(edges)
+        assert (start >= 0) == (count <= limit)
+        if start >= 0:
+            heads = hierarchy._node_ids[rows[edges, 1]]
+            assert table[0, start : start + count].tolist() == heads.tolist()
+            assert floats[1, start : start + count].tolist() == compiled.weight[edges].tolist()
+            assert floats[2, start : start + count].tolist() == compiled.length_m[edges].tolist()
+    reference = ContractionHierarchy(compiled, max_expanded=1)
+    for s in range(compiled.n_nodes):
+        for t in range(compiled.n_nodes):
+            assert np.array_equal(hierarchy.path(s, t), reference.path(s, t))
 
 
 @PROPERTY_SETTINGS
