@@ -57,46 +57,49 @@ def pack_path(nodes: np.ndarray, cum: np.ndarray) -> np.ndarray:
     return packed
 
 
-class _Field(Generic[T]):
-    """A :class:`Route` attribute read from its packed path on first access, then kept in the
-    instance (later reads are plain attribute reads). A route is made per query and most callers
-    read a few of its seven attributes: one made by :meth:`Route.from_packed` costs 0.3 µs, not
-    the 1.6 µs of making them all (Montpellier's simplified graph, fast VM)."""
+class _Filled(Generic[T]):
+    """:class:`Route` attributes made from the packed path when one of them is first read, then
+    kept in the instance (later reads are plain attribute reads): ``fill(packed, attributes)``
+    adds a group of them. A route is made per query and most callers read only some of them: a
+    route made by :meth:`Route.from_packed` costs its node ids alone (the call that makes all
+    seven took about a µs more, on Montpellier's simplified graph)."""
 
-    __slots__ = ("name", "read")
+    __slots__ = ("fill", "name")
 
-    def __init__(self, read: Callable[[np.ndarray], T]) -> None:
-        self.read = read
+    def __init__(self, fill: Callable[[np.ndarray, dict[str, object]], None]) -> None:
+        self.fill = fill
         self.name = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     @overload
-    def __get__(self, route: None, owner: type | None = None) -> _Field[T]: ...
+    def __get__(self, route: None, owner: type | None = None) -> _Filled[T]: ...
     @overload
     def __get__(self, route: Route, owner: type | None = None) -> T: ...
-    def __get__(self, route: Route | None, owner: type | None = None) -> T | _Field[T]:
+    def __get__(self, route: Route | None, owner: type | None = None) -> T | _Filled[T]:
         if route is None:
             return self
-        value = self.read(route.__dict__["_packed"])
-        route.__dict__[self.name] = value
+        attributes = route.__dict__
+        self.fill(attributes["_packed"], attributes)
+        value: T = attributes[self.name]
         return value
 
 
-def _row(k: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Row ``k`` of a packed path, node ids (0) or floats (1-2: their bits are float64)."""
-    if k == 0:
-        return lambda packed: packed[0]
-    return lambda packed: packed.view(np.float64)[k]
+def _cumulative(packed: np.ndarray, attributes: dict[str, object]) -> None:
+    """The cumulative weights and lengths: views of rows 1-2, whose bits are float64."""
+    floats = packed.view(np.float64)
+    attributes["cum_time_s"] = floats[1]
+    attributes["cum_length_m"] = floats[2]
 
 
-def _last(k: int) -> Callable[[np.ndarray], float]:
-    """The last value of row ``k`` of a packed path as a Python scalar (``item()``: no numpy
-    scalar on the way)."""
-    if k == 0:
-        return lambda packed: packed.item(0, -1)
-    return lambda packed: packed.view(np.float64).item(k, -1)
+def _ends(packed: np.ndarray, attributes: dict[str, object]) -> None:
+    """The end nodes and the totals, as Python scalars (``item()``: no numpy one on the way)."""
+    floats = packed.view(np.float64)
+    attributes["origin"] = packed.item(0, 0)
+    attributes["destination"] = packed.item(0, -1)
+    attributes["duration_s"] = floats.item(1, -1)
+    attributes["length_m"] = floats.item(2, -1)
 
 
 class Route:
@@ -117,17 +120,18 @@ class Route:
     length_m
         Total length in metres.
 
-    The arrays are read-only views of one packed array (see :meth:`from_packed`); each attribute
-    is made on first access and kept, so it is the same object at every read.
+    The arrays are read-only views of one packed array (see :meth:`from_packed`). The node ids
+    are made with the route, the other attributes when one of them is first read; each is kept,
+    so it is the same object at every read.
     """
 
-    nodes = _Field(_row(0))
-    cum_time_s = _Field(_row(1))
-    cum_length_m = _Field(_row(2))
-    origin: _Field[int] = _Field(lambda packed: packed.item(0, 0))
-    destination: _Field[int] = _Field(_last(0))  # type: ignore[arg-type]
-    duration_s = _Field(_last(1))
-    length_m = _Field(_last(2))
+    nodes: np.ndarray  # made with the route: every caller reads it
+    cum_time_s: _Filled[np.ndarray] = _Filled(_cumulative)
+    cum_length_m: _Filled[np.ndarray] = _Filled(_cumulative)
+    origin: _Filled[int] = _Filled(_ends)
+    destination: _Filled[int] = _Filled(_ends)
+    duration_s: _Filled[float] = _Filled(_ends)
+    length_m: _Filled[float] = _Filled(_ends)
 
     def __init__(self, nodes: np.ndarray, cum_time_s: np.ndarray, cum_length_m: np.ndarray) -> None:
         nodes = np.asarray(nodes, dtype=np.int64)
@@ -138,7 +142,9 @@ class Route:
             )
         packed = pack_path(nodes, cum)
         packed.setflags(write=False)
-        self.__dict__["_packed"] = packed
+        attributes = self.__dict__
+        attributes["_packed"] = packed
+        attributes["nodes"] = packed[0]
 
     @classmethod
     def from_arrays(cls, nodes: np.ndarray, cum: np.ndarray) -> Route:
@@ -151,12 +157,15 @@ class Route:
         and the float64 bits of the cumulative weights and lengths in rows 1-2 (see
         :func:`pack_path`), as the routing engines return it (one array a query, not three).
 
-        ``packed`` is made read-only and kept; the route's attributes are read from it when
-        first asked for (a route is made per query: this is most of the Python cost of one).
+        ``packed`` is made read-only and kept; the route's attributes but its node ids are read
+        from it when first asked for (a route is made per query: this was most of the Python
+        cost of one).
         """
         packed.setflags(write=False)
         route = object.__new__(cls)
-        route.__dict__["_packed"] = packed
+        attributes = route.__dict__
+        attributes["_packed"] = packed
+        attributes["nodes"] = packed[0]
         return route
 
     def __setattr__(self, name: str, value: object) -> None:
