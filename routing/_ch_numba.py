@@ -534,7 +534,7 @@ def _trace(entry, hubs, edges, position, lower_end, pred):
 
 
 @cached_njit()
-def route(s, t, space_ptr, space, space_dist, hierarchy, expand, table, node_ids, work, cut_cycles):
+def route(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` through the pruned upward search spaces; unpacked.
 
     ``space_ptr[0]``/``space_ptr[1]`` point into the forward/backward search spaces (see
@@ -542,8 +542,8 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, expand, table, node_ids
     reached by, ``space_dist`` the upward distances. The best common hub of ``s``'s forward and
     ``t``'s backward space is the top of a shortest up-down path, whose halves are read back along
     the recorded edges. ``hierarchy`` has a row (src, dst, child_a, child_b) per hierarchy edge,
-    the original edges first; ``expand`` and ``table`` store their original edges (see
-    :func:`expansions`), and ``node_ids`` maps an index to its graph node id. ``work``
+    the original edges first, then (start, count) of its original edges in ``table`` (see
+    :func:`expansions`); ``node_ids`` maps an index to its graph node id. ``work``
     (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch cheap): row 0
     positions of hubs in a space and row 5 unpacking positions (both all ``-1`` on entry and left
     so), rows 1-2 predecessor edges, rows 3-4 the unpacking output and stack. ``cut_cycles``:
@@ -576,22 +576,23 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, expand, table, node_ids
     _mark(position, hubs, t_lo, t_hi, True)
     _trace(best_j, hubs, edges, position, hierarchy[:, 1], pred_b)  # from the hub down to t
     _mark(position, hubs, t_lo, t_hi, False)
-    return _emit(s, t, hubs[best_i], hierarchy, expand, table, node_ids, work, cut_cycles)
+    return _emit(s, t, hubs[best_i], hierarchy, table, node_ids, work, cut_cycles)
 
 
 @cached_njit()
 def expansions(hierarchy, weight, length, node_ids, max_count, budget):
     """Every hierarchy edge's original edges, stored once so that a path unpacks by copying.
 
-    Returns ``(expand, table)``. ``expand[e]`` is ``(start, count)``: edge ``e`` stands for
-    ``count`` original edges, stored at ``table[:, start:start + count]`` when ``start >= 0``.
-    ``table`` is packed as a path is (see :func:`_emit`): the graph id of each original edge's
-    head in row 0, the float64 bits of its weight and length in rows 1-2. Original edges are
-    all stored; a shortcut is stored when it stands for at most ``max_count`` edges, halved
-    until the table holds at most ``budget`` entries (a shortcut's entries are its two
-    children's, which come before it). Unpacking then reads a stored shortcut's edges in a row
-    instead of following its children and, for each edge, its head and costs in three other
-    arrays (each a likely cache miss on a large graph).
+    ``hierarchy`` has a row ``(src, dst, child_a, child_b, start, count)`` per edge; this fills
+    the last two columns and returns ``table``: edge ``e`` stands for ``count`` original edges,
+    stored at ``table[:, start:start + count]`` when ``start >= 0``. ``table`` is packed as a
+    path is (see :func:`_emit`): the graph id of each original edge's head in row 0, the float64
+    bits of its weight and length in rows 1-2. Original edges are all stored; a shortcut is
+    stored when it stands for at most ``max_count`` edges, halved until the table holds at most
+    ``budget`` entries (a shortcut's entries are its two children's, which come before it).
+    Unpacking then reads a stored shortcut's edges in a row instead of following its children
+    and, for each edge, its head and costs in three other arrays (each a likely cache miss on a
+    large graph); the row that leads to them is the one the search read already.
     """
     m = hierarchy.shape[0]
     child_a = hierarchy[:, 2]
@@ -636,7 +637,7 @@ def expansions(hierarchy, weight, length, node_ids, max_count, budget):
         if total <= budget:
             break
         limit //= 2
-    expand = np.empty((m, 2), dtype=np.int64)
+    expand = hierarchy[:, 4:]
     total = 0
     for e in range(m):
         expand[e, 1] = count[e]
@@ -660,11 +661,11 @@ def expansions(hierarchy, weight, length, node_ids, max_count, budget):
             a, b = expand[child_a[e]], expand[child_b[e]]
             table[:, start : start + a[1]] = table[:, a[0] : a[0] + a[1]]
             table[:, start + a[1] : start + count[e]] = table[:, b[0] : b[0] + b[1]]
-    return expand, table
+    return table
 
 
 @cached_njit()
-def _emit(s, t, meet, hierarchy, expand, table, node_ids, work, cut_cycles):
+def _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles):
     """Unpack the up-down path ``s -> meet -> t`` recorded in ``work[1]``/``work[2]`` (see
     :func:`route`) into one packed path: an int64 array ``(3, k)``, the node ids in row 0 and
     the float64 bits of the cumulative weight and length in rows 1-2 (``packed[1:].view(
@@ -676,6 +677,7 @@ def _emit(s, t, meet, hierarchy, expand, table, node_ids, work, cut_cycles):
     unpacked edge by edge (:func:`_unpack` cuts zero-weight cycles out as it goes).
     """
     floats = table.view(np.float64)
+    expand = hierarchy[:, 4:]
     if cut_cycles:
         count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5],
                         cut_cycles)  # fmt: skip
@@ -774,7 +776,7 @@ def _stalled(u, d, down_ptr, to, w, dist):
 
 
 @cached_njit()
-def route_bidirectional(s, t, graph, search, hierarchy, expand, table, node_ids, work, cut_cycles):
+def route_bidirectional(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by a bidirectional search of the hierarchy; unpacked.
 
     For graphs whose search spaces are too large to keep (see :func:`search_spaces`).
@@ -827,35 +829,31 @@ def route_bidirectional(s, t, graph, search, hierarchy, expand, table, node_ids,
             dist[side, touched[side, k]] = INF
     if meet < 0:
         return np.empty((3, 0), dtype=np.int64)
-    return _emit(s, t, meet, hierarchy, expand, table, node_ids, work, cut_cycles)
+    return _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles)
 
 
 @cached_njit(nogil=True)
-def route_many(
-    s, t, space_ptr, space, space_dist, hierarchy, expand, table, node_ids, work, cut_cycles
-):
+def route_many(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, cut_cycles):
     """:func:`route` for each pair ``(s[k], t[k])``, without Python's lock (``work`` must be
     this call's own). Returns ``(packed, ptr)``: pair ``k``'s packed path (see :func:`_emit`)
     is ``packed[:, ptr[k]:ptr[k + 1]]``, empty when unreachable."""
     found = []
     for k in range(s.shape[0]):
         found.append(
-            route(s[k], t[k], space_ptr, space, space_dist, hierarchy, expand, table, node_ids,
+            route(s[k], t[k], space_ptr, space, space_dist, hierarchy, table, node_ids,
                   work, cut_cycles)
         )  # fmt: skip
     return _concatenate(found)
 
 
 @cached_njit(nogil=True)
-def route_bidirectional_many(
-    s, t, graph, search, hierarchy, expand, table, node_ids, work, cut_cycles
-):
+def route_bidirectional_many(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
     """:func:`route_bidirectional` for each pair ``(s[k], t[k])``, without Python's lock
     (``search`` and ``work`` must be this call's own); the result is :func:`route_many`'s."""
     found = []
     for k in range(s.shape[0]):
         found.append(
-            route_bidirectional(s[k], t[k], graph, search, hierarchy, expand, table, node_ids,
+            route_bidirectional(s[k], t[k], graph, search, hierarchy, table, node_ids,
                                 work, cut_cycles)
         )  # fmt: skip
     return _concatenate(found)

@@ -83,8 +83,10 @@ class ContractionHierarchy:
         self._to = np.concatenate((f_to, b_to)).astype(np.int32)
         self._w = np.concatenate((f_w, b_w))
         self._edge = np.concatenate((f_e, b_e)).astype(np.int32)
-        # One row per edge (src, dst, child_a, child_b): unpacking reads an edge from one line.
-        self._hierarchy = np.column_stack((src, dst, child_a, child_b)).astype(np.int32)
+        # One row per edge (src, dst, child_a, child_b, start, count), the last two filled by
+        # ``expansions`` below: unpacking reads all it needs of an edge from one row.
+        self._hierarchy = np.zeros((src.shape[0], 6), dtype=np.int32)
+        self._hierarchy[:, :4] = np.column_stack((src, dst, child_a, child_b))
         self.shortcuts = int(src.shape[0] - compiled.n_edges)
         # Point-to-point queries read every node's pruned upward search spaces, computed once
         # here (tens to hundreds of hubs a node): scanning two of them beats a bidirectional
@@ -110,9 +112,9 @@ class ContractionHierarchy:
         self._node_ids = compiled.node_ids[order].astype(np.int64, copy=False)  # id of each index
         # The original edges of the hierarchy edges standing for few, in a row: a path unpacks
         # by copying (unsimplified Montpellier: 16.7 -> 12.5 µs a route, +12 MB).
-        self._expand, self._table = _ch_numba.expansions(
+        self._table = _ch_numba.expansions(
             self._hierarchy, compiled.weight, compiled.length_m, self._node_ids, max_expanded,
-            4 * self._hierarchy.shape[0],
+            min(4 * self._hierarchy.shape[0], np.iinfo(np.int32).max),
         )  # fmt: skip
         self._work = np.full((6, n + 1), -1, dtype=np.int32)
         self._cut_cycles = cut_cycles
@@ -121,8 +123,8 @@ class ContractionHierarchy:
         if self.uses_spaces:
             self._route = _ch_numba.route
             self._route_args: tuple[object, ...] = (
-                self._space_ptr, self._space, self._space_dist, self._hierarchy, self._expand,
-                self._table, self._node_ids, self._work, cut_cycles,
+                self._space_ptr, self._space, self._space_dist, self._hierarchy, self._table,
+                self._node_ids, self._work, cut_cycles,
             )  # fmt: skip
         else:
             m = self._to.shape[0]
@@ -135,7 +137,7 @@ class ContractionHierarchy:
             self._route = _ch_numba.route_bidirectional
             self._route_args = (
                 (self._ptr, self._to, self._w, self._edge), self._search, self._hierarchy,
-                self._expand, self._table, self._node_ids, self._work, cut_cycles,
+                self._table, self._node_ids, self._work, cut_cycles,
             )  # fmt: skip
         # Python ints: indexing a list is cheaper than a numpy array, and numba unboxes them faster.
         self._new_index: list[int] = self._new_of.tolist()
@@ -181,7 +183,7 @@ class ContractionHierarchy:
         s, t = self._new_of[sources], self._new_of[targets]
         work = np.full_like(self._work, -1)
         tail = (
-            self._hierarchy, self._expand, self._table, self._node_ids, work, self._cut_cycles
+            self._hierarchy, self._table, self._node_ids, work, self._cut_cycles
         )  # fmt: skip
         if self.uses_spaces:
             spaces = (self._space_ptr, self._space, self._space_dist)
@@ -218,5 +220,5 @@ class ContractionHierarchy:
         """Memory held by the hierarchy, in bytes."""
         arrays = [self.rank, self._new_of, self._ptr, self._to, self._w, self._edge]
         arrays += [self._hierarchy, self._space_ptr, self._space, self._space_dist, self._work]
-        arrays += [self._expand, self._table, self._node_ids, *self._search]
+        arrays += [self._table, self._node_ids, *self._search]
         return int(sum(a.nbytes for a in arrays)) + 8 * len(self._new_index)

@@ -487,7 +487,8 @@ def test_stored_expansions_are_the_unpacked_shortcuts(
     note(describe(graph))
     compiled = Router(graph, backend="scipy").compiled
     hierarchy = ContractionHierarchy(compiled, max_expanded=max_expanded)
-    rows, expand, table = hierarchy._hierarchy, hierarchy._expand, hierarchy._table
+    rows, table = hierarchy._hierarchy, hierarchy._table
+    expand = rows[:, 4:].astype(np.int64)  # (start, count) of each edge's stored original edges
 
     def unpacked(e: int) -> list[int]:
         if rows[e, 2] < 0:
