@@ -19,9 +19,10 @@ fast; ``dir(carreta)`` and ``__all__`` list them all.
 
 from __future__ import annotations
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from carreta.routing._lazy import lazy_exports
 
 try:
     __version__ = version("carreta")
@@ -89,16 +90,4 @@ if TYPE_CHECKING:
     from carreta.sim.scenario import Scenario, load_scenario
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'carreta' has no attribute {name!r}") from None
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports("carreta", _EXPORTS, globals())
