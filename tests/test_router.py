@@ -573,7 +573,7 @@ def test_query_time_counts_batched_routes_and_matrices(
     backend: Backend, square: nx.MultiDiGraph
 ) -> None:
     """``query_s`` (the run's routing time) counts every call that computes, whichever thread
-    made it."""
+    made it; a single route only while ``timed`` is on."""
     router = Router(square, backend=backend)
     times = [router.query_s]
     router.routes([10, 20], [30, 50])
@@ -581,8 +581,12 @@ def test_query_time_counts_batched_routes_and_matrices(
     router.matrix([10, 20, 30])
     times.append(router.query_s)
     router.route(40, 50)
+    assert router.query_s == times[-1]
+    router.timed = True
+    router.route(20, 40)
     times.append(router.query_s)
     assert times == sorted(set(times)), times  # each call added time
+    assert Router(square, backend=backend, timed=True).timed
 
 
 def test_batched_routes_need_as_many_origins_as_destinations(square: nx.MultiDiGraph) -> None:
