@@ -10,7 +10,8 @@ Edge store
 All edges (the ``m`` original ones first, then shortcuts) live in flat arrays ``src``, ``dst``,
 ``weight``, ``child_a``, ``child_b``. An original edge has ``child_a == -1``; a shortcut ``u -> x``
 through the contracted node ``v`` has children ``u -> v`` and ``v -> x``, so a path over the
-hierarchy is unpacked into original edges with a stack.
+hierarchy is unpacked into original edges with a stack. A hierarchy edge standing for few original
+edges also keeps them in a row of one table (:func:`expansions`), so unpacking mostly copies.
 
 The preprocessing follows Geisberger et al., "Contraction Hierarchies: Faster and Simpler
 Hierarchical Routing in Road Networks" (WEA 2008): nodes are contracted in the order of a lazily
@@ -541,9 +542,9 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, 
     :func:`search_spaces`): ``space[0]`` the hubs, ``space[1]`` the hierarchy edge each was
     reached by, ``space_dist`` the upward distances. The best common hub of ``s``'s forward and
     ``t``'s backward space is the top of a shortest up-down path, whose halves are read back along
-    the recorded edges. ``hierarchy`` has a row (src, dst, child_a, child_b) per hierarchy edge,
-    the original edges first, then (start, count) of its original edges in ``table`` (see
-    :func:`expansions`); ``node_ids`` maps an index to its graph node id. ``work``
+    the recorded edges. ``hierarchy`` has a row (src, dst, child_a, child_b, start, count) per
+    hierarchy edge, the original edges first, the last two locating its original edges in
+    ``table`` (see :func:`expansions`); ``node_ids`` maps an index to its graph node id. ``work``
     (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch cheap): row 0
     positions of hubs in a space and row 5 unpacking positions (both all ``-1`` on entry and left
     so), rows 1-2 predecessor edges, rows 3-4 the unpacking output and stack. ``cut_cycles``:

@@ -59,6 +59,8 @@ class ContractionHierarchy:
         max_expanded: int = 64,
         max_expanded_entries: int = 2_000_000,
     ) -> None:
+        if max_expanded < 1:
+            raise ValueError(f"max_expanded must be at least 1, not {max_expanded}")
         started = time.perf_counter()
         self.compiled = compiled
         n = compiled.n_nodes

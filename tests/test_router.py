@@ -473,6 +473,25 @@ def test_bidirectional_queries_match_networkx_on_random_graphs(graph: nx.MultiDi
             assert_route_is_a_shortest_path(graph, route, origin, destination, expected)
 
 
+def test_expansion_table_keeps_to_its_bounds() -> None:
+    """No room beyond the original edges: only they are stored, and the paths stay the same."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    grid = nx.grid_2d_graph(6, 6)
+    graph = street_graph(
+        two_way((6 * a + b, 6 * c + d, 10.0 + (a + b) % 3, 50.0) for (a, b), (c, d) in grid.edges)
+    )
+    compiled = Router(graph, backend="scipy").compiled
+    full = ContractionHierarchy(compiled)
+    bare = ContractionHierarchy(compiled, max_expanded_entries=0)
+    assert full.shortcuts > 0 and full._table.shape[1] > compiled.n_edges
+    assert bare._table.shape[1] == compiled.n_edges
+    for s, t in itertools.product(range(compiled.n_nodes), repeat=2):
+        assert np.array_equal(full.path(s, t), bare.path(s, t))
+    with pytest.raises(ValueError, match="max_expanded must be at least 1"):
+        ContractionHierarchy(compiled, max_expanded=0)
+
+
 @PROPERTY_SETTINGS
 @given(graph=random_street_graphs(), max_expanded=st.sampled_from([1, 2, 3, 64]))
 def test_stored_expansions_are_the_unpacked_shortcuts(
