@@ -723,12 +723,19 @@ def _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles):
                 cum[1, k] = length
                 k += 1
         else:
-            if top + 2 > stack.shape[0]:
-                stack = _grow(stack, 2 * stack.shape[0])
-            stack[top] = child_b[e]
-            stack[top + 1] = child_a[e]
-            top += 2
+            stack, top = _push_children(stack, top, child_a[e], child_b[e])
     return packed
+
+
+@cached_njit(inline="always")
+def _push_children(stack, top, a, b):
+    """Push a shortcut's children on the unpacking stack, ``a`` on top (it comes first on the
+    path); returns the stack (grown if full) and its new top."""
+    if top + 2 > stack.shape[0]:
+        stack = _grow(stack, 2 * stack.shape[0])
+    stack[top] = b
+    stack[top + 1] = a
+    return stack, top + 2
 
 
 @cached_njit(inline="always")
@@ -908,11 +915,7 @@ def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cyc
                 count += 1
                 position[x] = count
         else:
-            if top + 2 > stack.shape[0]:
-                stack = _grow(stack, 2 * stack.shape[0])
-            stack[top] = child_b[e]
-            stack[top + 1] = child_a[e]
-            top += 2
+            stack, top = _push_children(stack, top, child_a[e], child_b[e])
     if cut_cycles:
         position[s] = -1
         for k in range(count):
