@@ -548,9 +548,9 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, 
     (6, n + 1) int32, reused across calls (few arguments keep numba's dispatch cheap): row 0
     positions of hubs in a space and row 5 unpacking positions (both all ``-1`` on entry and left
     so), rows 1-2 predecessor edges, rows 3-4 the unpacking output and stack. ``cut_cycles``:
-    whether the graph has (near-)zero weights, see :func:`_unpack`. Returns the path packed as
-    :func:`_emit` does (node ids, cumulative weight and length at each node); ``(3, 0)`` when
-    ``t`` is unreachable.
+    whether the graph has (near-)zero weights, see :func:`_unpack_acyclic`. Returns the path
+    packed as :func:`_emit` does (node ids, cumulative weight and length at each node);
+    ``(3, 0)`` when ``t`` is unreachable.
     """
     hubs = space[0]
     edges = space[1]
@@ -675,13 +675,12 @@ def _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles):
 
     Edges are read from ``table`` (see :func:`expansions`): a stored shortcut's original edges
     in a row, the others split into their children. With ``cut_cycles`` the path is first
-    unpacked edge by edge (:func:`_unpack` cuts zero-weight cycles out as it goes).
+    unpacked edge by edge (:func:`_unpack_acyclic` cuts zero-weight cycles out as it goes).
     """
     floats = table.view(np.float64)
     expand = hierarchy[:, 4:]
     if cut_cycles:
-        count = _unpack(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5],
-                        cut_cycles)  # fmt: skip
+        count = _unpack_acyclic(s, t, meet, work[1], work[2], hierarchy, work[3], work[4], work[5])
         packed = np.empty((3, count + 1), dtype=np.int64)
         cum = packed[1:].view(np.float64)
         packed[0, 0] = node_ids[s]
@@ -880,46 +879,42 @@ def _concatenate(found):
 
 
 @cached_njit()
-def _unpack(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position, cut_cycles):
-    """Write the original edge ids of the path ``s -> meet -> t`` into ``out``; returns count.
+def _unpack_acyclic(s, t, meet, pred_f, pred_b, hierarchy, out, stack, position):
+    """Write the original edge ids of the path ``s -> meet -> t`` into ``out``, cutting out
+    zero-weight cycles; returns their count.
 
     With zero-weight cycles, an up-down path of optimal weight can unpack into a walk that
-    visits a node twice (``s -> a -> b -> a -> t``). With ``cut_cycles``, such a cycle (it weighs
-    nothing) is cut out as the walk is written (``position[v]`` is ``v``'s place on the path so
-    far, ``-1`` if absent, and is all ``-1`` again on return), so the result is a simple path of
-    at most ``n - 1`` edges. When every edge weighs well above rounding noise, an optimal walk
-    cannot repeat a node and the caller skips that bookkeeping.
+    visits a node twice (``s -> a -> b -> a -> t``). Such a cycle (it weighs nothing) is cut out
+    as the walk is written (``position[v]`` is ``v``'s place on the path so far, ``-1`` if
+    absent, and is all ``-1`` again on return), so the result is a simple path of at most
+    ``n - 1`` edges. When every edge weighs well above rounding noise, an optimal walk cannot
+    repeat a node and :func:`_emit` copies from the expansion table instead.
     """
     dst = hierarchy[:, 1]
     child_a = hierarchy[:, 2]
     child_b = hierarchy[:, 3]
     top = _path_edges(s, t, meet, pred_f, pred_b, hierarchy, stack)
     count = 0
-    if cut_cycles:
-        position[s] = 0
+    position[s] = 0
     while top > 0:
         top -= 1
         e = stack[top]
-        if child_a[e] == -1 and not cut_cycles:
+        if child_a[e] >= 0:
+            stack, top = _push_children(stack, top, child_a[e], child_b[e])
+            continue
+        x = dst[e]
+        back = position[x]
+        if back >= 0:  # back at a node of the path: drop the (zero-weight) cycle
+            for k in range(back, count):
+                position[dst[out[k]]] = -1
+            count = back
+        else:
             out[count] = e
             count += 1
-        elif child_a[e] == -1:
-            x = dst[e]
-            back = position[x]
-            if back >= 0:  # back at a node of the path: drop the (zero-weight) cycle
-                for k in range(back, count):
-                    position[dst[out[k]]] = -1
-                count = back
-            else:
-                out[count] = e
-                count += 1
-                position[x] = count
-        else:
-            stack, top = _push_children(stack, top, child_a[e], child_b[e])
-    if cut_cycles:
-        position[s] = -1
-        for k in range(count):
-            position[dst[out[k]]] = -1
+            position[x] = count
+    position[s] = -1
+    for k in range(count):
+        position[dst[out[k]]] = -1
     return count
 
 

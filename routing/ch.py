@@ -190,9 +190,7 @@ class ContractionHierarchy:
         """
         s, t = self._new_of[sources], self._new_of[targets]
         work = np.full_like(self._work, -1)
-        tail = (
-            self._hierarchy, self._table, self._node_ids, work, self._cut_cycles
-        )  # fmt: skip
+        tail = (self._hierarchy, self._table, self._node_ids, work, self._cut_cycles)
         if self.uses_spaces:
             spaces = (self._space_ptr, self._space, self._space_dist)
             result: tuple[np.ndarray, np.ndarray] = _ch_numba.route_many(s, t, *spaces, *tail)
