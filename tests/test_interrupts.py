@@ -105,3 +105,27 @@ def test_an_interrupt_inside_compiled_code_is_an_interrupt_not_a_failed_run(
     task = worker.RunTask("r", {}, str(tmp_path / "base.yaml"), {}, 1, str(tmp_path / "run"))
     with pytest.raises(Terminated):
         worker.execute_run(task)
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, "Terminated"])
+def test_an_interrupt_swallowed_by_a_c_callback_comes_again(
+    interrupt: type[KeyboardInterrupt] | str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C or SIGTERM handled inside a ctypes callback (numba compiling, with a cold cache,
+    calls back into Python so) cannot propagate: it is not printed as an ignored exception
+    but raised again in the main thread a moment later."""
+    import ctypes
+
+    from carreta.sim.cli.interrupts import Terminated, terminate_as_interrupt
+
+    kind = Terminated if interrupt == "Terminated" else KeyboardInterrupt
+
+    def callback() -> None:
+        raise kind
+
+    with terminate_as_interrupt(), pytest.raises(kind):
+        ctypes.CFUNCTYPE(None)(callback)()  # the exception stops here, unraisable
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "Exception ignored" not in capsys.readouterr().err

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -57,10 +58,37 @@ def terminate_as_interrupt() -> Iterator[None]:
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _interrupt_again(previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt_again(
+    previous_hook: Callable[[Any], object],
+) -> Callable[[Any], object]:
+    """An unraisable-exception hook that sends again the signal of an interrupt C code swallowed.
+
+    A signal handled while C code has called back into Python (numba compiling, through the
+    ctypes callbacks of its object cache) raises there, and ctypes can only print the
+    exception ("Exception ignored ...") and go on: the Ctrl-C or SIGTERM would be lost. The
+    signal is sent again a moment later, when the main thread is back in Python code.
+    """
+
+    def hook(unraisable: Any) -> None:
+        interrupt = unraisable.exc_value
+        if isinstance(interrupt, KeyboardInterrupt):
+            number = interrupt_exit_code(interrupt) - 128
+            again = threading.Timer(0.05, os.kill, (os.getpid(), number))
+            again.daemon = True
+            again.start()
+            return
+        previous_hook(unraisable)
+
+    return hook
 
 
 def interrupted_line(kept: int, total: int | None) -> str:
