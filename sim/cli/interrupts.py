@@ -39,7 +39,8 @@ class Terminated(KeyboardInterrupt):
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` in the main thread.
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread, and an
+    interrupt that C code swallowed is delivered again (see :func:`_interrupt_again`).
 
     Child processes forked meanwhile (a ``fork`` process pool) inherit the handler; in them it
     restores the default action and terminates the child, as if no handler were set. Outside
