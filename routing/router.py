@@ -58,6 +58,15 @@ def pack_path(nodes: np.ndarray, cum: np.ndarray) -> np.ndarray:
     return packed
 
 
+def _hold(route: Route, packed: np.ndarray) -> None:
+    """Fill a new ``route`` with its packed path, made read-only: all a route holds until one of
+    its other attributes is first read (see :class:`_Filled`)."""
+    packed.setflags(write=False)
+    attributes = route.__dict__
+    attributes["_packed"] = packed
+    attributes["nodes"] = packed[0]
+
+
 class _Filled(Generic[T]):
     """:class:`Route` attributes made from the packed path when one of them is first read, then
     kept in the instance (later reads are plain attribute reads): ``fill(packed, attributes)``
@@ -141,11 +150,7 @@ class Route:
             raise ValueError(
                 "a route needs a node at least, and a cumulative time and length at each"
             )
-        packed = pack_path(nodes, cum)
-        packed.setflags(write=False)
-        attributes = self.__dict__
-        attributes["_packed"] = packed
-        attributes["nodes"] = packed[0]
+        _hold(self, pack_path(nodes, cum))
 
     @classmethod
     def from_arrays(cls, nodes: np.ndarray, cum: np.ndarray) -> Route:
@@ -162,11 +167,8 @@ class Route:
         from it when first asked for (a route is made per query: this was most of the Python
         cost of one).
         """
-        packed.setflags(write=False)  # Router.route does the same, inlined
         route = object.__new__(cls)
-        attributes = route.__dict__
-        attributes["_packed"] = packed
-        attributes["nodes"] = packed[0]
+        _hold(route, packed)
         return route
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -346,13 +348,10 @@ class Router:
             packed = self._kernel(new_index[s], new_index[t], *self._kernel_args)
         if not packed.size:
             raise NoRouteError(origin, destination)
-        # Route.from_packed(packed), inlined: the call was 5 % of a route on the simplified
-        # robot graph (in-process A/B, 2 x 9 alternated passes).
-        packed.setflags(write=False)
+        # What Route.from_packed does, without the class method's look-up and call (5 % of a
+        # route on the simplified robot graph, in-process A/B, 2 x 9 alternated passes).
         result: Route = _new_object(Route)
-        attributes = result.__dict__
-        attributes["_packed"] = packed
-        attributes["nodes"] = packed[0]
+        _hold(result, packed)
         if capacity:
             routes[key] = result
             if len(routes) > capacity:
