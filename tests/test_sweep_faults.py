@@ -84,14 +84,17 @@ def any_published_run(runs: Path) -> bool:
     )
 
 
-def assert_folder_consistent(out: Path, kept: int) -> None:
-    """The runs table, the manifest and the run folders agree on the ``kept`` runs."""
+def assert_folder_consistent(out: Path, kept: int, late: frozenset[str] = frozenset()) -> None:
+    """The runs table, the manifest and the run folders agree on the ``kept`` runs, beside the
+    ``late`` ones: complete folders that a worker cut off from its scheduler went on to publish
+    after the command had counted what it kept (a rerun adopts them)."""
     table = pd.read_parquet(out / "runs.parquet")
     assert len(table) == RUNS
     assert (table["status"] == "completed").sum() == kept
     assert set(table["status"]) <= {"completed", "pending"}  # lost runs are not "failed"
     folders = {entry.name for entry in (out / "runs").iterdir() if not entry.name.startswith(".")}
-    assert folders == set(table.loc[table["status"] == "completed", "run_id"])
+    assert folders == set(table.loc[table["status"] == "completed", "run_id"]) | late
+    assert all(is_complete_run(out / "runs" / run_id) for run_id in late)
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert manifest["status"] == "aborted"
     assert manifest["runs_completed"] == kept
@@ -286,8 +289,15 @@ def test_dask_scheduler_killed_mid_sweep_is_one_line_exit_2_and_resumes(
     assert match is not None, line
     kept = int(match[1])
     assert int(match[2]) == RUNS and 1 <= kept < RUNS
-    assert_folder_consistent(out, kept)
-    resume(out, sweep_file, kept, capsys)
+    # The worker (one thread) may finish the run it had when the scheduler died and publish it
+    # before it is stopped, after the command counted what it kept: one folder at most, complete.
+    table = pd.read_parquet(out / "runs.parquet")
+    counted = set(table.loc[table["status"] == "completed", "run_id"])
+    published = {entry.name for entry in (out / "runs").iterdir() if not entry.name.startswith(".")}
+    late = frozenset(published - counted)
+    assert len(late) <= 1, late
+    assert_folder_consistent(out, kept, late)
+    resume(out, sweep_file, kept + len(late), capsys)
 
 
 def test_scheduler_without_workers_says_so_once_then_runs_when_one_joins(

@@ -181,7 +181,8 @@ def test_the_builtin_planner_keeps_its_budget() -> None:
     """The search's budget is counted in work (``WORK_PER_MS``, calibrated on one machine), so
     its wall time grows in proportion to the budget on any machine: four times the budget takes
     about four times as long (a search that ignored its budget, or stopped at a fixed count,
-    would not). The fastest of three runs of each, so a busy machine does not decide."""
+    would not). The fastest of five runs of each, so a busy machine does not decide (the
+    fastest of three once gave 6.4 in CI, the suite's other workers loading both cores)."""
     problem, vehicles = random_problem(150, seed=3)
     plan_tours(problem, vehicles, time_budget_ms=1)  # numba compiles outside the timing
 
@@ -192,8 +193,8 @@ def test_the_builtin_planner_keeps_its_budget() -> None:
         assert score_plan(problem, vehicles, plan).feasible
         return elapsed
 
-    short = min(wall_s(25) for _ in range(3))
-    long = min(wall_s(100) for _ in range(3))
+    short = min(wall_s(25) for _ in range(5))
+    long = min(wall_s(100) for _ in range(5))
     assert 2.5 <= long / short <= 6.0, (short, long)
 
 
