@@ -227,6 +227,11 @@ class Router:
         set later; the simulation sets it). Off by default: the two clock reads cost about 5 %
         of a route on Montpellier's simplified graph. Calls for many routes, matrices and trees
         are always counted.
+    hierarchy
+        How the ``"ch"`` backend builds its contraction hierarchy: ``"greedy"`` (the default,
+        the fastest queries) or ``"dissection"`` (a nested-dissection order: a build several
+        times faster on grid-like or very large graphs, queries several times slower); see
+        :class:`~carreta.routing.ch.ContractionHierarchy`.
 
     Raises
     ------
@@ -243,6 +248,7 @@ class Router:
         cache_size: int = 4096,
         tree_cache_size: int = 64,
         timed: bool = False,
+        hierarchy: str = "greedy",
     ) -> None:
         if isinstance(graph, CompiledGraph):
             self.compiled: CompiledGraph = graph
@@ -251,6 +257,8 @@ class Router:
             self.compiled = compile_graph(graph, weight=weight)
         self.weight = weight
         self._index = {int(node): i for i, node in enumerate(self.compiled.node_ids)}
+        if hierarchy not in ("greedy", "dissection"):
+            raise ValueError(f"unknown hierarchy {hierarchy!r}: use 'greedy' or 'dissection'")
         if backend == "auto":
             backend = "ch" if numba_available() else "scipy"
         self.backend: str = backend
@@ -267,7 +275,7 @@ class Router:
         if backend == "ch":
             from carreta.routing.ch import ContractionHierarchy
 
-            self._use_engine(ContractionHierarchy(self.compiled))
+            self._use_engine(ContractionHierarchy(self.compiled, method=hierarchy))
         elif backend == "scipy":
             self._use_engine(_DijkstraTrees(self.compiled, cache_size=max(cache_size // 16, 8)))
         else:

@@ -340,6 +340,18 @@ def test_invalid_graphs_are_rejected(backend: Backend) -> None:
 def test_unknown_backend_is_a_value_error(square: nx.MultiDiGraph) -> None:
     with pytest.raises(ValueError, match="'dijkstra'"):
         Router(square, backend="dijkstra")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown hierarchy 'metis'"):
+        Router(square, hierarchy="metis")
+
+
+def test_dissection_order_must_rank_every_node_once(square: nx.MultiDiGraph) -> None:
+    from carreta.routing.ch import ContractionHierarchy
+
+    compiled = Router(square, backend="scipy").compiled
+    with pytest.raises(ValueError, match="order must rank the 5 nodes"):
+        ContractionHierarchy(compiled, method="dissection", order=[0, 1, 2, 3, 3])
+    with pytest.raises(ValueError, match="method must be"):
+        ContractionHierarchy(compiled, method="witness")
 
 
 # -- property tests against networkx ------------------------------------------------------------
@@ -402,6 +414,23 @@ def assert_route_is_a_shortest_path(
     assert route.cum_time_s.shape == route.cum_length_m.shape == route.nodes.shape
 
 
+def all_routers(graph: nx.MultiDiGraph, **options: int) -> list[Router]:
+    """A router of each backend, and the contraction hierarchy built by nested dissection
+    (METIS's order when pymetis is installed, and the built-in breadth-first-level order)."""
+    from carreta.routing import _cch_numba
+    from carreta.routing.ch import ContractionHierarchy
+
+    routers = [Router(graph, backend=backend, **options) for backend in BACKENDS]
+    routers.append(Router(graph, backend="ch", hierarchy="dissection", **options))
+    levels = Router(graph, backend="ch", **options)
+    compiled = levels.compiled
+    ptr, adj = _cch_numba._undirected(compiled.n_nodes, compiled.sources, compiled.indices)
+    order = _cch_numba.dissection_order(compiled.n_nodes, ptr, adj)
+    levels._use_engine(ContractionHierarchy(compiled, method="dissection", order=order))
+    routers.append(levels)
+    return routers
+
+
 PROPERTY_SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -412,8 +441,7 @@ PROPERTY_SETTINGS = settings(
 def test_routes_match_networkx_on_random_graphs(graph: nx.MultiDiGraph) -> None:
     note(describe(graph))
     oracle = dict(nx.all_pairs_dijkstra_path_length(graph, weight="travel_time"))
-    for backend in BACKENDS:
-        router = Router(graph, backend=backend)
+    for router in all_routers(graph):
         for origin in graph.nodes:
             for destination in graph.nodes:
                 expected = oracle[origin].get(destination)
@@ -438,8 +466,7 @@ def test_matrix_matches_networkx_on_random_graphs(
     expected = np.array(
         [[oracle[o].get(d, math.inf) for d in destinations] for o in origins]
     ).reshape(len(origins), len(destinations))
-    for backend in BACKENDS:
-        router = Router(graph, backend=backend)
+    for router in all_routers(graph):
         table = router.matrix(origins, destinations)
         assert table.shape == expected.shape
         np.testing.assert_allclose(table, expected, rtol=1e-9, atol=1e-12)
@@ -538,14 +565,14 @@ def test_stored_expansions_are_the_unpacked_shortcuts(
 @given(graph=random_street_graphs())
 def test_batched_routes_are_the_routes_one_by_one(graph: nx.MultiDiGraph) -> None:
     """``Router.routes`` answers each pair as ``route`` does (None where it raises), on every
-    engine: the search spaces, the bidirectional search, Dijkstra trees (whose ties depend on
-    which end a tree was grown from: there, an equally short path)."""
+    engine: the search spaces, the bidirectional search, the elimination-tree search, Dijkstra
+    trees (whose ties depend on which end a tree was grown from: there, an equally short path)."""
     from carreta.routing.ch import ContractionHierarchy
 
     note(describe(graph))
     pairs = [(o, d) for o in graph.nodes for d in graph.nodes]
     origins, destinations = [o for o, _ in pairs], [d for _, d in pairs]
-    routers = [Router(graph, backend=backend, cache_size=0) for backend in BACKENDS]
+    routers = all_routers(graph, cache_size=0)
     bidirectional = Router(graph, backend="ch", cache_size=0)
     bidirectional._use_engine(ContractionHierarchy(bidirectional.compiled, max_space_entries=0))
     routers.append(bidirectional)

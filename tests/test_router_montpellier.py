@@ -138,3 +138,17 @@ def test_scipy_backend_agrees_with_contraction_hierarchy(case: Case) -> None:
         case.router.matrix(some, case.destinations[:30]),
         rtol=1e-9,
     )
+
+
+def test_dissection_hierarchy_costs_what_networkx_says(case: Case) -> None:
+    """The hierarchy built in a nested-dissection order: the same costs, walkable routes, the
+    same matrix."""
+    router = Router(case.graph, backend="ch", hierarchy="dissection")
+    for origin, destination in case.route_pairs():
+        route = router.route(origin, destination)
+        expected = case.oracle[origin][destination]
+        assert route.duration_s == pytest.approx(expected, abs=TOLERANCE_S), (origin, destination)
+        assert walk(case.graph, route)[0] == pytest.approx(route.duration_s, rel=1e-9)
+    table = router.matrix(case.origins, case.destinations)
+    expected_table = [[case.oracle[o][d] for d in case.destinations] for o in case.origins]
+    np.testing.assert_allclose(table, expected_table, rtol=0, atol=TOLERANCE_S)

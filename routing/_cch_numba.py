@@ -1,0 +1,525 @@
+"""Customizable contraction hierarchies compiled with numba, for graphs with little hierarchy.
+
+After Dibbelt, Strasser and Wagner, "Customizable Contraction Hierarchies" (JEA 2016): the nodes
+are ordered by nested dissection (:func:`dissection_order`), contracted in that order with no
+witness search (:func:`chordal_upward`: every pair of a node's higher neighbours is joined, which
+needs no weights), then the weights are given to that structure by its triangles
+(:func:`customize`): the lower triangles give each edge the lightest path through lower nodes
+(the basic customisation), the upper ones the lightest path of all (the perfect one), and an edge
+heavier than the latter lies on no shortest up-down path and is left out of the searches. A
+node's higher neighbours are all its ancestors in the elimination tree, so a query walks the two
+ancestor chains (:func:`route_etree`) with no priority queue.
+
+On a street grid the greedy contraction of :mod:`carreta.routing._ch_numba` spends seconds in the
+witness searches of its dense top (180 x 180 grid: 3.4 s); this takes a fraction of a second.
+The output is the greedy contraction's (rank, src, dst, weight, child_a, child_b), so the rest
+(path unpacking, expansion table, many-to-many) is shared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from carreta.routing._ch_numba import _concatenate, _emit
+from carreta.routing._numba_cache import cached_njit
+
+INF = np.inf
+
+
+@cached_njit()
+def _undirected(n, src, dst):
+    """CSR ``(ptr, adj)`` of the graph's edges taken both ways, self-loops left out."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(src.shape[0]):
+        if src[e] != dst[e]:
+            ptr[src[e] + 1] += 1
+            ptr[dst[e] + 1] += 1
+    for v in range(n):
+        ptr[v + 1] += ptr[v]
+    adj = np.empty(ptr[n], dtype=np.int64)
+    fill = ptr[:n].copy()
+    for e in range(src.shape[0]):
+        a, b = src[e], dst[e]
+        if a != b:
+            adj[fill[a]] = b
+            fill[a] += 1
+            adj[fill[b]] = a
+            fill[b] += 1
+    return ptr, adj
+
+
+@cached_njit()
+def _levels(root, segment, ptr, adj, owner, level, queue):
+    """Breadth-first search from ``root`` among the nodes whose ``owner`` is ``segment``.
+
+    Sets ``level`` of each reached node, lists them in ``queue``; returns (count, deepest level).
+    """
+    queue[0] = root
+    level[root] = 0
+    head, tail = 0, 1
+    while head < tail:
+        v = queue[head]
+        head += 1
+        for k in range(ptr[v], ptr[v + 1]):
+            x = adj[k]
+            if owner[x] == segment and level[x] < 0:
+                level[x] = level[v] + 1
+                queue[tail] = x
+                tail += 1
+    return tail, level[queue[tail - 1]]
+
+
+@cached_njit()
+def dissection_order(n, ptr, adj, balance=0.33):
+    """Rank of each node by nested dissection, highest to the separators of the largest parts.
+
+    Each part (a segment of one array) is split by a level of a breadth-first search from a
+    pseudo-peripheral node (George and Liu's automatic nested dissection): the smallest level
+    that leaves at least a quarter of the part on each side, less its nodes with no neighbour
+    past it. A part in several pieces is split between them first, with no separator.
+    """
+    nodes = np.arange(n)
+    owner = np.zeros(n, dtype=np.int64)
+    level = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n, dtype=np.int64)
+    scratch = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    stack = [(0, n)]
+    while len(stack) > 0:
+        a, b = stack.pop()
+        size = b - a
+        if size <= 2:
+            for i in range(a, b):
+                rank[nodes[i]] = i
+                owner[nodes[i]] = -1
+            continue
+        count, depth = _levels(nodes[a], a, ptr, adj, owner, level, queue)
+        if count < size:  # the first piece, then the rest
+            for i in range(a, b):
+                level[nodes[i]] = -1
+            for i in range(count):
+                owner[queue[i]] = -2
+            j, k = a, a + count
+            for i in range(a, b):
+                v = nodes[i]
+                if owner[v] == -2:
+                    scratch[j] = v
+                    j += 1
+                else:
+                    scratch[k] = v
+                    k += 1
+            for i in range(a, b):
+                nodes[i] = scratch[i]
+                owner[scratch[i]] = a if i < a + count else a + count
+            stack.append((a, a + count))
+            stack.append((a + count, b))
+            continue
+        for sweep in range(2):  # move to a pseudo-peripheral node: the farthest, twice
+            far = queue[count - 1]
+            for i in range(count):
+                level[queue[i]] = -1
+            count, depth = _levels(far, a, ptr, adj, owner, level, queue)
+        sizes = np.zeros(depth + 2, dtype=np.int64)
+        for i in range(count):
+            sizes[level[queue[i]]] += 1
+        best, cut = -1, np.inf
+        before = 0
+        for d in range(depth + 1):
+            after = size - before - sizes[d]
+            if balance < 0:
+                score = sizes[d] / (before * after + 1.0)
+                if before >= -balance * size and after >= -balance * size and score < cut:
+                    best, cut = d, score
+            elif before >= balance * size and after >= balance * size and sizes[d] < cut:
+                best, cut = d, sizes[d]
+            before += sizes[d]
+        if best < 0:  # no balanced level: the middle one
+            before = 0
+            for d in range(depth + 1):
+                before += sizes[d]
+                if 2 * before >= size:
+                    best = d
+                    break
+        # Level ``best`` separates the levels before it from those after it; its nodes with
+        # no neighbour after it join the part before (unless that leaves no separator).
+        n_s = 0
+        for i in range(count):
+            v = queue[i]
+            if level[v] == best:
+                inside = False
+                for k in range(ptr[v], ptr[v + 1]):
+                    x = adj[k]
+                    if owner[x] == a and level[x] == best + 1:
+                        inside = True
+                        break
+                scratch[i] = 1 if inside else 0
+                n_s += scratch[i]
+        if n_s > 0 and best > 0:
+            for i in range(count):
+                v = queue[i]
+                if level[v] == best and scratch[i] == 0:
+                    level[v] = best - 1
+        n_a, n_s = 0, 0
+        for i in range(count):
+            d = level[queue[i]]
+            if d < best:
+                n_a += 1
+            elif d == best:
+                n_s += 1
+        ia, ib, i_s = a, a + n_a, b - n_s
+        for i in range(count):
+            v = queue[i]
+            d = level[v]
+            if d < best:
+                scratch[ia] = v
+                ia += 1
+            elif d > best:
+                scratch[ib] = v
+                ib += 1
+            else:
+                scratch[i_s] = v
+                i_s += 1
+        n_b = size - n_a - n_s
+        for i in range(a, b):
+            v = scratch[i]
+            nodes[i] = v
+            level[v] = -1
+            if i < a + n_a:
+                owner[v] = a
+            elif i < a + n_a + n_b:
+                owner[v] = a + n_a
+            else:
+                owner[v] = -1
+                rank[v] = i
+        if n_a > 0:
+            stack.append((a, a + n_a))
+        if n_b > 0:
+            stack.append((a + n_a, a + n_a + n_b))
+    return rank
+
+
+
+@cached_njit()
+def chordal_upward(n, ptr, adj, rank):
+    """The contracted graph's higher neighbours of each node, in rank space.
+
+    Nodes by increasing ``rank``: a node's higher neighbours are its graph neighbours of higher
+    rank and its children's higher neighbours (less itself); the lowest of them is its parent in
+    the elimination tree, which inherits the others. Returns ``(up_ptr, up_to, parent)``, all in
+    rank space: node ``r``'s higher neighbours are ``up_to[up_ptr[r]:up_ptr[r + 1]]``, sorted;
+    ``parent[r]`` is ``-1`` at a root.
+    """
+    node_at = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        node_at[rank[v]] = v
+    up_ptr = np.zeros(n + 1, dtype=np.int64)
+    up_to = np.empty(max(16, 4 * ptr[n]), dtype=np.int64)
+    parent = np.full(n, -1, dtype=np.int64)
+    first_child = np.full(n, -1, dtype=np.int64)
+    next_sibling = np.full(n, -1, dtype=np.int64)
+    mark = np.full(n, -1, dtype=np.int64)
+    buf = np.empty(n, dtype=np.int64)
+    end = 0
+    for r in range(n):
+        count = 0
+        x = node_at[r]
+        for k in range(ptr[x], ptr[x + 1]):
+            q = rank[adj[k]]
+            if q > r and mark[q] != r:
+                mark[q] = r
+                buf[count] = q
+                count += 1
+        c = first_child[r]
+        while c >= 0:
+            for k in range(up_ptr[c], up_ptr[c + 1]):
+                q = up_to[k]
+                if q != r and mark[q] != r:
+                    mark[q] = r
+                    buf[count] = q
+                    count += 1
+            c = next_sibling[c]
+        if end + count > up_to.shape[0]:
+            grown = np.empty(max(end + count, 2 * up_to.shape[0]), dtype=np.int64)
+            grown[:end] = up_to[:end]
+            up_to = grown
+        up_to[end : end + count] = np.sort(buf[:count])
+        end += count
+        up_ptr[r + 1] = end
+        if count > 0:
+            p = up_to[up_ptr[r]]
+            parent[r] = p
+            next_sibling[r] = first_child[p]
+            first_child[p] = r
+    return up_ptr, up_to[:end].copy(), parent
+
+
+@cached_njit(inline="always")
+def _find(up_ptr, up_to, a, b):
+    """Position of ``b`` among ``a``'s higher neighbours (binary search; -1 if absent)."""
+    lo = up_ptr[a]
+    hi = up_ptr[a + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if up_to[mid] < b:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < up_ptr[a + 1] and up_to[lo] == b:
+        return lo
+    return -1
+
+
+@cached_njit()
+def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
+    """Weights of the contracted graph from the original edges ``src -> dst`` (node indices).
+
+    Returns ``(w, mid, orig, needed)``, each ``(2, M)`` for the ``M`` pairs ``r < up_to[k]`` of
+    :func:`chordal_upward`: row 0 the edge up (``r -> up_to[k]``), row 1 down. ``w`` is the
+    lightest path through lower nodes (inf if none), ``mid`` its middle node (rank space, -1 for
+    an original edge), ``orig`` the original edge id of the pair in that direction (-1 if none)
+    and ``needed`` whether ``w`` is within ``tolerance`` of the lightest path of all (else no
+    shortest up-down path uses the edge).
+    """
+    m_pairs = up_to.shape[0]
+    w = np.full((2, m_pairs), INF)
+    mid = np.full((2, m_pairs), -1, dtype=np.int64)
+    orig = np.full((2, m_pairs), -1, dtype=np.int64)
+    for e in range(src.shape[0]):
+        a = rank[src[e]]
+        b = rank[dst[e]]
+        if a == b:
+            continue
+        side = 0
+        if a > b:
+            a, b = b, a
+            side = 1
+        k = _find(up_ptr, up_to, a, b)
+        if weight[e] < w[side, k]:
+            w[side, k] = weight[e]
+            orig[side, k] = e
+    position = np.full(n, -1, dtype=np.int64)
+    # Lower triangles, lowest node first: r's higher neighbours y < z gain the paths y -> r -> z
+    # and z -> r -> y.
+    for r in range(n):
+        lo, hi = up_ptr[r], up_ptr[r + 1]
+        for i in range(lo, hi):
+            position[up_to[i]] = i
+        for i in range(lo, hi):
+            y = up_to[i]
+            for q in range(up_ptr[y], up_ptr[y + 1]):
+                j = position[up_to[q]]
+                if j < 0:
+                    continue
+                via = w[1, i] + w[0, j]
+                if via < w[0, q]:
+                    w[0, q] = via
+                    mid[0, q] = r
+                via = w[1, j] + w[0, i]
+                if via < w[1, q]:
+                    w[1, q] = via
+                    mid[1, q] = r
+        for i in range(lo, hi):
+            position[up_to[i]] = -1
+    # Upper triangles, highest node first: the lightest path of all between r and each of its
+    # higher neighbours (those between higher nodes are final already).
+    p = w.copy()
+    for r in range(n - 1, -1, -1):
+        lo, hi = up_ptr[r], up_ptr[r + 1]
+        for i in range(lo, hi):
+            position[up_to[i]] = i
+        for i in range(lo, hi):
+            y = up_to[i]
+            for q in range(up_ptr[y], up_ptr[y + 1]):
+                j = position[up_to[q]]
+                if j < 0:
+                    continue
+                # y < z = up_to[q], both above r: pair i is (r, y), j is (r, z), q is (y, z).
+                if p[0, j] + p[1, q] < p[0, i]:
+                    p[0, i] = p[0, j] + p[1, q]
+                if p[0, q] + p[1, j] < p[1, i]:
+                    p[1, i] = p[0, q] + p[1, j]
+                if p[0, i] + p[0, q] < p[0, j]:
+                    p[0, j] = p[0, i] + p[0, q]
+                if p[1, q] + p[1, i] < p[1, j]:
+                    p[1, j] = p[1, q] + p[1, i]
+        for i in range(lo, hi):
+            position[up_to[i]] = -1
+    needed = (w < INF) & (w <= p + tolerance)
+    # An edge r -> z that a kept path r -> y -> z through a middle node (r < y < z) matches is
+    # not needed either: the search finds that path instead (and, by induction on the rank span,
+    # the edges it is made of or their own replacements).
+    for r in range(n):
+        lo, hi = up_ptr[r], up_ptr[r + 1]
+        for i in range(lo, hi):
+            position[up_to[i]] = i
+        for i in range(lo, hi):
+            y = up_to[i]
+            for q in range(up_ptr[y], up_ptr[y + 1]):
+                j = position[up_to[q]]
+                if j < 0:
+                    continue
+                if needed[0, j] and needed[0, i] and needed[0, q] and w[0, i] + w[0, q] <= w[0, j]:
+                    needed[0, j] = False
+                if needed[1, j] and needed[1, i] and needed[1, q] and w[1, q] + w[1, i] <= w[1, j]:
+                    needed[1, j] = False
+        for i in range(lo, hi):
+            position[up_to[i]] = -1
+    return w, mid, orig, needed
+
+
+@cached_njit()
+def hierarchy_edges(n, src0, dst0, weight0, rank, up_ptr, up_to, w, mid, orig):
+    """The contracted graph as the greedy contraction returns it: ``(src, dst, weight, child_a,
+    child_b, pair)`` over node indices, an edge per pair and direction of finite weight, the
+    original edges keeping their ids ``< m`` (a pair a lower path beats becomes a shortcut in the
+    original edge's place, self-loops left as they are), ``pair`` the (2, M) edge id of each pair
+    and direction (-1: none)."""
+    node_at = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        node_at[rank[v]] = v
+    m = src0.shape[0]
+    m_pairs = up_to.shape[0]
+    pair = np.full((2, m_pairs), -1, dtype=np.int64)
+    count = m
+    for side in range(2):
+        for k in range(m_pairs):
+            if w[side, k] < INF:
+                if orig[side, k] >= 0:
+                    pair[side, k] = orig[side, k]
+                else:
+                    pair[side, k] = count
+                    count += 1
+    src = np.empty(count, dtype=np.int64)
+    dst = np.empty(count, dtype=np.int64)
+    weight = np.empty(count)
+    src[:m] = src0  # the original edges no pair takes (self-loops) stay as they are
+    dst[:m] = dst0
+    weight[:m] = weight0
+    child_a = np.full(count, -1, dtype=np.int64)
+    child_b = np.full(count, -1, dtype=np.int64)
+    for r in range(n):
+        for k in range(up_ptr[r], up_ptr[r + 1]):
+            y = up_to[k]
+            for side in range(2):
+                e = pair[side, k]
+                if e < 0:
+                    continue
+                a, b = (r, y) if side == 0 else (y, r)
+                src[e] = node_at[a]
+                dst[e] = node_at[b]
+                weight[e] = w[side, k]
+                x = mid[side, k]
+                if x >= 0:  # a -> x -> b, x below both: pairs (x, a) down and (x, b) up
+                    child_a[e] = pair[1, _find(up_ptr, up_to, x, a)]
+                    child_b[e] = pair[0, _find(up_ptr, up_to, x, b)]
+    return src, dst, weight, child_a, child_b, pair
+
+
+@cached_njit()
+def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
+    """Shortest path from ``s`` to ``t`` by the elimination-tree search; unpacked.
+
+    ``graph`` is ``(ptr, to, w, e_id, parent)``: the forward (``ptr[0]``) and backward
+    (``ptr[1]``) upward search graphs of :func:`route_bidirectional
+    <carreta.routing._ch_numba.route_bidirectional>` and each node's parent in the elimination
+    tree (-1 at a root), node indices decreasing upwards. Every node an upward search from ``s``
+    reaches is an ancestor of ``s``: the two chains are walked up together, the lower node first,
+    each node's edges relaxed unless its distance is no shorter than the best path found (at a
+    common ancestor). ``search`` is ``(dist (2, n),)``, all ``inf`` on entry and left so. The
+    other arguments and the result are those of :func:`route <carreta.routing._ch_numba.route>`.
+    """
+    ptr, to, w, e_id, parent = graph
+    dist = search[0]
+    pred = (work[1], work[2])
+    dist[0, s] = 0.0
+    dist[1, t] = 0.0
+    pred[0][s] = -1
+    pred[1][t] = -1
+    best = INF
+    meet = -1
+    a = s
+    b = t
+    while a >= 0 or b >= 0:
+        if a == b:
+            x = a
+            total = dist[0, x] + dist[1, x]
+            if total < best:
+                best = total
+                meet = x
+            first, last = 0, 2
+            a = parent[a]
+            b = a
+        elif a > b:
+            x = a
+            first, last = 0, 1
+            a = parent[a]
+        else:
+            x = b
+            first, last = 1, 2
+            b = parent[b]
+        for side in range(first, last):
+            d = dist[side, x]
+            if d >= best:
+                continue
+            row = dist[side]
+            for k in range(ptr[side, x], ptr[side, x + 1]):
+                y = to[k]
+                nd = d + w[k]
+                if nd < row[y]:
+                    row[y] = nd
+                    pred[side][y] = e_id[k]
+    x = s
+    while x >= 0:
+        dist[0, x] = INF
+        x = parent[x]
+    x = t
+    while x >= 0:
+        dist[1, x] = INF
+        x = parent[x]
+    if meet < 0:
+        return np.empty((3, 0), dtype=np.int64)
+    return _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles)
+
+
+@cached_njit(nogil=True)
+def route_etree_many(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
+    """:func:`route_etree` for each pair ``(s[k], t[k])``, without Python's lock (``search``
+    and ``work`` must be this call's own); the result is :func:`route_many
+    <carreta.routing._ch_numba.route_many>`'s."""
+    found = []
+    for k in range(s.shape[0]):
+        found.append(
+            route_etree(s[k], t[k], graph, search, hierarchy, table, node_ids, work, cut_cycles)
+        )
+    return _concatenate(found)
+
+
+@cached_njit()
+def contract(n, src0, dst0, weight0, tolerance, rank):
+    """Contraction in the order ``rank`` (each node's, 0 first) and customisation in one call.
+
+    Returns ``(rank, src, dst, weight, child_a, child_b)`` as the greedy contraction does
+    (:func:`preprocess <carreta.routing._ch_numba.preprocess>`), then ``searchable`` (whether
+    each edge is needed by the searches, see :func:`customize`) and ``parent`` (each node's parent
+    in the elimination tree, a node index, -1 at a root).
+    """
+    ptr, adj = _undirected(n, src0, dst0)
+    up_ptr, up_to, parent_rank = chordal_upward(n, ptr, adj, rank)
+    w, mid, orig, needed = customize(n, src0, dst0, weight0, rank, up_ptr, up_to, tolerance)
+    src, dst, weight, child_a, child_b, pair = hierarchy_edges(
+        n, src0, dst0, weight0, rank, up_ptr, up_to, w, mid, orig
+    )
+    searchable = np.zeros(src.shape[0], dtype=np.bool_)
+    for side in range(2):
+        for k in range(pair.shape[1]):
+            if pair[side, k] >= 0 and needed[side, k]:
+                searchable[pair[side, k]] = True
+    node_at = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        node_at[rank[v]] = v
+    parent = np.full(n, -1, dtype=np.int64)
+    for v in range(n):
+        p = parent_rank[rank[v]]
+        if p >= 0:
+            parent[v] = node_at[p]
+    return rank, src, dst, weight, child_a, child_b, searchable, parent
