@@ -1,19 +1,21 @@
-"""Customizable contraction hierarchies compiled with numba, for graphs with little hierarchy.
+"""Customizable contraction hierarchies compiled with numba: a build with no witness search.
 
 After Dibbelt, Strasser and Wagner, "Customizable Contraction Hierarchies" (JEA 2016): the nodes
-are ordered by nested dissection (:func:`dissection_order`), contracted in that order with no
-witness search (:func:`chordal_upward`: every pair of a node's higher neighbours is joined, which
-needs no weights), then the weights are given to that structure by its triangles
+are ordered by nested dissection (METIS's order, see :func:`carreta.routing.ch.dissection_order`,
+or the breadth-first-level separators of :func:`dissection_order`), contracted in that order with
+no witness search (:func:`chordal_upward`: every pair of a node's higher neighbours is joined,
+which needs no weights), then the weights are given to that structure by its triangles
 (:func:`customize`): the lower triangles give each edge the lightest path through lower nodes
-(the basic customisation), the upper ones the lightest path of all (the perfect one), and an edge
-heavier than the latter lies on no shortest up-down path and is left out of the searches. A
-node's higher neighbours are all its ancestors in the elimination tree, so a query walks the two
-ancestor chains (:func:`route_etree`) with no priority queue.
+(the basic customisation), the upper ones the lightest path of all (the perfect one). An edge
+heavier than the latter lies on no shortest up-down path, and one that a path through a middle
+node matches is not needed either: both are left out of the searches. A node's higher neighbours
+are all its ancestors in the elimination tree, so a query walks the two ancestor chains
+(:func:`route_etree`) with no priority queue.
 
 On a street grid the greedy contraction of :mod:`carreta.routing._ch_numba` spends seconds in the
-witness searches of its dense top (180 x 180 grid: 3.4 s); this takes a fraction of a second.
-The output is the greedy contraction's (rank, src, dst, weight, child_a, child_b), so the rest
-(path unpacking, expansion table, many-to-many) is shared.
+witness searches of its dense top (180 x 180 grid: 3.4 s); this takes a fraction of a second,
+for queries several times slower. The output has the greedy contraction's form (rank, src, dst,
+weight, child_a, child_b), so the rest (path unpacking, expansion table, many-to-many) is shared.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ INF = np.inf
 
 @cached_njit()
 def _undirected(n, src, dst):
-    """CSR ``(ptr, adj)`` of the graph's edges taken both ways, self-loops left out."""
+    """CSR ``(ptr, adj)`` of the graph's edges taken both ways, each neighbour once, self-loops
+    left out (the form METIS takes)."""
     ptr = np.zeros(n + 1, dtype=np.int64)
     for e in range(src.shape[0]):
         if src[e] != dst[e]:
@@ -45,7 +48,20 @@ def _undirected(n, src, dst):
             fill[a] += 1
             adj[fill[b]] = a
             fill[b] += 1
-    return ptr, adj
+    # Drop the repeats (a two-way street is two edges), rows compacted in place.
+    mark = np.full(n, -1, dtype=np.int64)
+    end = 0
+    start = 0
+    for v in range(n):
+        for k in range(start, ptr[v + 1]):
+            x = adj[k]
+            if mark[x] != v:
+                mark[x] = v
+                adj[end] = x
+                end += 1
+        start = ptr[v + 1]
+        ptr[v + 1] = end
+    return ptr, adj[:end].copy()
 
 
 @cached_njit()
@@ -75,8 +91,10 @@ def dissection_order(n, ptr, adj, balance=0.33):
 
     Each part (a segment of one array) is split by a level of a breadth-first search from a
     pseudo-peripheral node (George and Liu's automatic nested dissection): the smallest level
-    that leaves at least a quarter of the part on each side, less its nodes with no neighbour
-    past it. A part in several pieces is split between them first, with no separator.
+    that leaves at least ``balance`` of the part on each side, less its nodes with no neighbour
+    past it (unless none is left). A part in several pieces is split between them first, with no
+    separator. A third, against a quarter: 15 % fewer edge relaxations a query on a 180 x 180
+    grid (47,000 against 55,000), the same number of shortcuts.
     """
     nodes = np.arange(n)
     owner = np.zeros(n, dtype=np.int64)
@@ -114,7 +132,7 @@ def dissection_order(n, ptr, adj, balance=0.33):
             stack.append((a, a + count))
             stack.append((a + count, b))
             continue
-        for sweep in range(2):  # move to a pseudo-peripheral node: the farthest, twice
+        for _ in range(2):  # move to a pseudo-peripheral node: the farthest, twice
             far = queue[count - 1]
             for i in range(count):
                 level[queue[i]] = -1
@@ -122,15 +140,11 @@ def dissection_order(n, ptr, adj, balance=0.33):
         sizes = np.zeros(depth + 2, dtype=np.int64)
         for i in range(count):
             sizes[level[queue[i]]] += 1
-        best, cut = -1, np.inf
+        best, cut = -1, size
         before = 0
         for d in range(depth + 1):
             after = size - before - sizes[d]
-            if balance < 0:
-                score = sizes[d] / (before * after + 1.0)
-                if before >= -balance * size and after >= -balance * size and score < cut:
-                    best, cut = d, score
-            elif before >= balance * size and after >= balance * size and sizes[d] < cut:
+            if before >= balance * size and after >= balance * size and sizes[d] < cut:
                 best, cut = d, sizes[d]
             before += sizes[d]
         if best < 0:  # no balanced level: the middle one
@@ -196,7 +210,6 @@ def dissection_order(n, ptr, adj, balance=0.33):
         if n_b > 0:
             stack.append((a + n_a, a + n_a + n_b))
     return rank
-
 
 
 @cached_njit()
@@ -302,11 +315,14 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     # and z -> r -> y.
     for r in range(n):
         lo, hi = up_ptr[r], up_ptr[r + 1]
+        last = up_to[hi - 1] if hi > lo else -1
         for i in range(lo, hi):
             position[up_to[i]] = i
         for i in range(lo, hi):
             y = up_to[i]
             for q in range(up_ptr[y], up_ptr[y + 1]):
+                if up_to[q] > last:  # rows are sorted: no more of r's neighbours in y's row
+                    break
                 j = position[up_to[q]]
                 if j < 0:
                     continue
@@ -325,11 +341,14 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     p = w.copy()
     for r in range(n - 1, -1, -1):
         lo, hi = up_ptr[r], up_ptr[r + 1]
+        last = up_to[hi - 1] if hi > lo else -1
         for i in range(lo, hi):
             position[up_to[i]] = i
         for i in range(lo, hi):
             y = up_to[i]
             for q in range(up_ptr[y], up_ptr[y + 1]):
+                if up_to[q] > last:  # rows are sorted: no more of r's neighbours in y's row
+                    break
                 j = position[up_to[q]]
                 if j < 0:
                     continue
@@ -350,17 +369,24 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     # the edges it is made of or their own replacements).
     for r in range(n):
         lo, hi = up_ptr[r], up_ptr[r + 1]
+        last = up_to[hi - 1] if hi > lo else -1
         for i in range(lo, hi):
             position[up_to[i]] = i
         for i in range(lo, hi):
+            up_i = needed[0, i]
+            down_i = needed[1, i]
+            if not (up_i or down_i):
+                continue
             y = up_to[i]
             for q in range(up_ptr[y], up_ptr[y + 1]):
+                if up_to[q] > last:  # rows are sorted: no more of r's neighbours in y's row
+                    break
                 j = position[up_to[q]]
                 if j < 0:
                     continue
-                if needed[0, j] and needed[0, i] and needed[0, q] and w[0, i] + w[0, q] <= w[0, j]:
+                if up_i and needed[0, j] and needed[0, q] and w[0, i] + w[0, q] <= w[0, j]:
                     needed[0, j] = False
-                if needed[1, j] and needed[1, i] and needed[1, q] and w[1, q] + w[1, i] <= w[1, j]:
+                if down_i and needed[1, j] and needed[1, q] and w[1, q] + w[1, i] <= w[1, j]:
                     needed[1, j] = False
         for i in range(lo, hi):
             position[up_to[i]] = -1

@@ -26,20 +26,13 @@ def dissection_order(compiled: CompiledGraph) -> np.ndarray:
     breadth-first separators are poor (10 million shortcuts against METIS's 6.8 million).
     """
     n = compiled.n_nodes
-    src, dst = compiled.sources, compiled.indices
+    ptr, adj = _cch_numba._undirected(n, compiled.sources, compiled.indices)
     try:
         import pymetis
     except ImportError:
-        ptr, adj = _cch_numba._undirected(n, src, dst)
         rank: np.ndarray = _cch_numba.dissection_order(n, ptr, adj)
         return rank
-    keep = src != dst
-    pairs = np.concatenate((src[keep] * n + dst[keep], dst[keep] * n + src[keep]))
-    pairs = np.unique(pairs)  # METIS wants each neighbour once, both ways, no self-loop
-    tails, heads = np.divmod(pairs, n)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tails, minlength=n), out=ptr[1:])
-    _, iperm = pymetis.nested_dissection(pymetis.CSRAdjacency(ptr, heads))
+    _, iperm = pymetis.nested_dissection(pymetis.CSRAdjacency(ptr, adj))
     return np.asarray(iperm, dtype=np.int64)  # iperm[v]: v's place in the elimination order
 
 
@@ -184,6 +177,7 @@ class ContractionHierarchy:
         self._search: tuple[np.ndarray, ...] = ()
         self._parent = np.empty(0, dtype=np.int64)
         self._route: Callable[..., np.ndarray]
+        self._route_args: tuple[object, ...]
         if parent is not None:
             # Each node's parent in the elimination tree, in search order (-1 at a root).
             self._parent = np.full(n, -1, dtype=np.int64)
@@ -196,7 +190,7 @@ class ContractionHierarchy:
             )  # fmt: skip
         elif self.uses_spaces:
             self._route = _ch_numba.route
-            self._route_args: tuple[object, ...] = (
+            self._route_args = (
                 self._space_ptr, self._space, self._space_dist, self._hierarchy, self._table,
                 self._node_ids, self._work, cut_cycles,
             )  # fmt: skip
@@ -264,7 +258,9 @@ class ContractionHierarchy:
         graph = (self._ptr, self._to, self._w, self._edge)
         if self._parent.shape[0] > 0:
             etree = (*graph, self._parent)
-            result = _cch_numba.route_etree_many(s, t, etree, (np.full_like(self._search[0], np.inf),), *tail)
+            result = _cch_numba.route_etree_many(
+                s, t, etree, (np.full_like(self._search[0], np.inf),), *tail
+            )
             return result
         dist, keys, values, touched = self._search
         search = (np.full_like(dist, np.inf), np.empty_like(keys), np.empty_like(values),
