@@ -282,6 +282,71 @@ def _find(up_ptr, up_to, a, b):
     return -1
 
 
+_LOWER, _UPPER, _MIDDLE = 0, 1, 2  # the passes of :func:`_triangles`
+
+
+@cached_njit()
+def _triangles(n, up_ptr, up_to, position, kind, w, mid, p, needed):
+    """One pass over every triangle ``(r, y, z)``, ``r < y < z``, of the contracted graph: pair
+    ``i`` is ``(r, y)``, ``j`` is ``(r, z)`` and ``q`` is ``(y, z)`` (row 0 of ``w``/``p`` the
+    edge up, row 1 down). ``position`` is all -1 on entry and left so.
+
+    - ``_LOWER``, lowest ``r`` first: ``y`` and ``z`` gain the paths through ``r`` in ``w``
+      (``mid`` records ``r``): the lightest path through lower nodes (basic customisation).
+    - ``_UPPER``, highest ``r`` first: ``r``'s edges gain the paths through ``y`` or ``z`` in
+      ``p`` (those between higher nodes are final already): the lightest of all (perfect).
+    - ``_MIDDLE``: an edge ``r -> z`` that a kept path ``r -> y -> z`` matches is not needed
+      either (the search finds that path instead and, by induction on the rank span, the edges
+      it is made of or their own replacements); likewise ``z -> r``.
+
+    Each node's higher neighbours form a clique, so those of ``r`` above ``y`` are all in
+    ``y``'s row: the scan of that row stops past ``r``'s highest neighbour (rows are sorted).
+    """
+    for step in range(n):
+        r = n - 1 - step if kind == _UPPER else step
+        lo, hi = up_ptr[r], up_ptr[r + 1]
+        last = up_to[hi - 1] if hi > lo else -1
+        for i in range(lo, hi):
+            position[up_to[i]] = i
+        for i in range(lo, hi):
+            up_i = needed[0, i]
+            down_i = needed[1, i]
+            if kind == _MIDDLE and not (up_i or down_i):
+                continue
+            y = up_to[i]
+            for q in range(up_ptr[y], up_ptr[y + 1]):
+                if up_to[q] > last:
+                    break
+                j = position[up_to[q]]
+                if j < 0:
+                    continue
+                if kind == _LOWER:
+                    via = w[1, i] + w[0, j]
+                    if via < w[0, q]:
+                        w[0, q] = via
+                        mid[0, q] = r
+                    via = w[1, j] + w[0, i]
+                    if via < w[1, q]:
+                        w[1, q] = via
+                        mid[1, q] = r
+                elif kind == _UPPER:
+                    if p[0, j] + p[1, q] < p[0, i]:
+                        p[0, i] = p[0, j] + p[1, q]
+                    if p[0, q] + p[1, j] < p[1, i]:
+                        p[1, i] = p[0, q] + p[1, j]
+                    if p[0, i] + p[0, q] < p[0, j]:
+                        p[0, j] = p[0, i] + p[0, q]
+                    if p[1, q] + p[1, i] < p[1, j]:
+                        p[1, j] = p[1, q] + p[1, i]
+                else:
+                    if up_i and needed[0, j] and needed[0, q] and w[0, i] + w[0, q] <= w[0, j]:
+                        needed[0, j] = False
+                    if down_i and needed[1, j] and needed[1, q] and w[1, q] + w[1, i] <= w[1, j]:
+                        needed[1, j] = False
+        for i in range(lo, hi):
+            position[up_to[i]] = -1
+
+
 @cached_njit()
 def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     """Weights of the contracted graph from the original edges ``src -> dst`` (node indices).
@@ -290,8 +355,9 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     :func:`chordal_upward`: row 0 the edge up (``r -> up_to[k]``), row 1 down. ``w`` is the
     lightest path through lower nodes (inf if none), ``mid`` its middle node (rank space, -1 for
     an original edge), ``orig`` the original edge id of the pair in that direction (-1 if none)
-    and ``needed`` whether ``w`` is within ``tolerance`` of the lightest path of all (else no
-    shortest up-down path uses the edge).
+    and ``needed`` whether the searches need the edge: ``w`` within ``tolerance`` of the lightest
+    path of all (else no shortest up-down path uses it) and no path through a middle node as
+    light (see :func:`_triangles`).
     """
     m_pairs = up_to.shape[0]
     w = np.full((2, m_pairs), INF)
@@ -311,85 +377,12 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
             w[side, k] = weight[e]
             orig[side, k] = e
     position = np.full(n, -1, dtype=np.int64)
-    # Lower triangles, lowest node first: r's higher neighbours y < z gain the paths y -> r -> z
-    # and z -> r -> y.
-    for r in range(n):
-        lo, hi = up_ptr[r], up_ptr[r + 1]
-        last = up_to[hi - 1] if hi > lo else -1
-        for i in range(lo, hi):
-            position[up_to[i]] = i
-        for i in range(lo, hi):
-            y = up_to[i]
-            for q in range(up_ptr[y], up_ptr[y + 1]):
-                if up_to[q] > last:  # rows are sorted: no more of r's neighbours in y's row
-                    break
-                j = position[up_to[q]]
-                if j < 0:
-                    continue
-                via = w[1, i] + w[0, j]
-                if via < w[0, q]:
-                    w[0, q] = via
-                    mid[0, q] = r
-                via = w[1, j] + w[0, i]
-                if via < w[1, q]:
-                    w[1, q] = via
-                    mid[1, q] = r
-        for i in range(lo, hi):
-            position[up_to[i]] = -1
-    # Upper triangles, highest node first: the lightest path of all between r and each of its
-    # higher neighbours (those between higher nodes are final already).
+    needed = np.zeros((2, m_pairs), dtype=np.bool_)
+    _triangles(n, up_ptr, up_to, position, _LOWER, w, mid, w, needed)
     p = w.copy()
-    for r in range(n - 1, -1, -1):
-        lo, hi = up_ptr[r], up_ptr[r + 1]
-        last = up_to[hi - 1] if hi > lo else -1
-        for i in range(lo, hi):
-            position[up_to[i]] = i
-        for i in range(lo, hi):
-            y = up_to[i]
-            for q in range(up_ptr[y], up_ptr[y + 1]):
-                if up_to[q] > last:  # rows are sorted: no more of r's neighbours in y's row
-                    break
-                j = position[up_to[q]]
-                if j < 0:
-                    continue
-                # y < z = up_to[q], both above r: pair i is (r, y), j is (r, z), q is (y, z).
-                if p[0, j] + p[1, q] < p[0, i]:
-                    p[0, i] = p[0, j] + p[1, q]
-                if p[0, q] + p[1, j] < p[1, i]:
-                    p[1, i] = p[0, q] + p[1, j]
-                if p[0, i] + p[0, q] < p[0, j]:
-                    p[0, j] = p[0, i] + p[0, q]
-                if p[1, q] + p[1, i] < p[1, j]:
-                    p[1, j] = p[1, q] + p[1, i]
-        for i in range(lo, hi):
-            position[up_to[i]] = -1
-    needed = (w < INF) & (w <= p + tolerance)
-    # An edge r -> z that a kept path r -> y -> z through a middle node (r < y < z) matches is
-    # not needed either: the search finds that path instead (and, by induction on the rank span,
-    # the edges it is made of or their own replacements).
-    for r in range(n):
-        lo, hi = up_ptr[r], up_ptr[r + 1]
-        last = up_to[hi - 1] if hi > lo else -1
-        for i in range(lo, hi):
-            position[up_to[i]] = i
-        for i in range(lo, hi):
-            up_i = needed[0, i]
-            down_i = needed[1, i]
-            if not (up_i or down_i):
-                continue
-            y = up_to[i]
-            for q in range(up_ptr[y], up_ptr[y + 1]):
-                if up_to[q] > last:  # rows are sorted: no more of r's neighbours in y's row
-                    break
-                j = position[up_to[q]]
-                if j < 0:
-                    continue
-                if up_i and needed[0, j] and needed[0, q] and w[0, i] + w[0, q] <= w[0, j]:
-                    needed[0, j] = False
-                if down_i and needed[1, j] and needed[1, q] and w[1, q] + w[1, i] <= w[1, j]:
-                    needed[1, j] = False
-        for i in range(lo, hi):
-            position[up_to[i]] = -1
+    _triangles(n, up_ptr, up_to, position, _UPPER, w, mid, p, needed)
+    needed[:] = (w < INF) & (w <= p + tolerance)
+    _triangles(n, up_ptr, up_to, position, _MIDDLE, w, mid, p, needed)
     return w, mid, orig, needed
 
 
