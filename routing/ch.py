@@ -72,9 +72,10 @@ class ContractionHierarchy:
         (``witness_limit``, ``simulation_limit``), and keeps every node's search spaces: the
         fastest queries. ``"dissection"`` orders the nodes by nested dissection
         (:func:`dissection_order`), contracts with no witness search and customises (see
-        :mod:`carreta.routing._cch_numba`): a build several times faster on graphs with little
-        hierarchy or many nodes (180 x 180 grid: 0.7 s against 4.7 s; 200,000-node street graph:
-        9 s against 25 s), queries several times slower (they walk the elimination tree).
+        :mod:`carreta.routing._cch_numba`): a build several times faster (Montpellier's
+        unsimplified graphs: 0.13-0.15 s against 0.31-0.46 s; a 180 x 180 grid: 0.84 s against
+        4.5 s; a 220,000-node street graph: 8 s against 23 s), queries slower (they walk the
+        elimination tree: 1.3-1.4x on Montpellier's graphs, 1.9x and 13x on the other two).
     order
         With ``"dissection"``, each node's rank in the order to use instead (0 first).
     """
@@ -108,13 +109,11 @@ class ContractionHierarchy:
             )
             searchable = np.ones(src.shape[0], dtype=np.bool_)
         else:
-            if order is None:
-                order = dissection_order(compiled)
-            order = np.asarray(order, dtype=np.int64)
-            if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
+            given = dissection_order(compiled) if order is None else np.asarray(order, np.int64)
+            if given.shape != (n,) or not np.array_equal(np.sort(given), np.arange(n)):
                 raise ValueError(f"order must rank the {n} nodes 0..{n - 1}, each once")
             rank, src, dst, weight, child_a, child_b, searchable, parent = _cch_numba.contract(
-                n, compiled.sources, compiled.indices, w, 1e-9 * total, order
+                n, compiled.sources, compiled.indices, w, 1e-9 * total, given
             )
         self.rank = rank
         # Search in rank order, highest first: the nodes every query touches (the top of the
