@@ -658,10 +658,15 @@ def expansions(hierarchy, weight, length, node_ids, max_count, budget):
             table[0, start] = node_ids[dst[e]]
             floats[1, start] = weight[e]
             floats[2, start] = length[e]
-        else:
-            a, b = expand[child_a[e]], expand[child_b[e]]
-            table[:, start : start + a[1]] = table[:, a[0] : a[0] + a[1]]
-            table[:, start + a[1] : start + count[e]] = table[:, b[0] : b[0] + b[1]]
+            continue
+        # The children's entries, one after the other (explicit loops: numba's 2-D slice
+        # assignment cost about 0.1 s over the 1.4 million edges of a 180 x 180 grid's CCH).
+        for child in (child_a[e], child_b[e]):
+            source = expand[child, 0]
+            for row in range(3):
+                for k in range(expand[child, 1]):
+                    table[row, start + k] = table[row, source + k]
+            start += expand[child, 1]
     return table
 
 
