@@ -77,7 +77,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from carreta.routing.compiled import compile_arrays, compile_graph
 from carreta.routing.errors import NoRouteError
-from carreta.routing.router import Router
+from carreta.routing.router import Hierarchy, Router
 
 EXTRACT = (
     Path(__file__).resolve().parents[1].parent
@@ -273,7 +273,7 @@ class Peer:
 
 class Carreta(Peer):
     name = "carreta"
-    hierarchy = "greedy"
+    hierarchy: Hierarchy = "greedy"
 
     def build(self, arrays: Arrays) -> None:
         compiled = compile_arrays(
@@ -311,7 +311,7 @@ class CarretaDissection(Carreta):
     """carreta's router with its hierarchy built in a nested-dissection order."""
 
     name = "carreta (dissection)"
-    hierarchy = "dissection"
+    hierarchy: Hierarchy = "dissection"
 
 
 class RoutingKit(Peer):

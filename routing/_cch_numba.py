@@ -213,18 +213,15 @@ def dissection_order(n, ptr, adj, balance=0.33):
 
 
 @cached_njit()
-def chordal_upward(n, ptr, adj, rank):
+def chordal_upward(n, ptr, adj, rank, node_at):
     """The contracted graph's higher neighbours of each node, in rank space.
 
     Nodes by increasing ``rank``: a node's higher neighbours are its graph neighbours of higher
     rank and its children's higher neighbours (less itself); the lowest of them is its parent in
     the elimination tree, which inherits the others. Returns ``(up_ptr, up_to, parent)``, all in
     rank space: node ``r``'s higher neighbours are ``up_to[up_ptr[r]:up_ptr[r + 1]]``, sorted;
-    ``parent[r]`` is ``-1`` at a root.
+    ``parent[r]`` is ``-1`` at a root. ``node_at`` is the inverse of ``rank``.
     """
-    node_at = np.empty(n, dtype=np.int64)
-    for v in range(n):
-        node_at[rank[v]] = v
     up_ptr = np.zeros(n + 1, dtype=np.int64)
     up_to = np.empty(max(16, 4 * ptr[n]), dtype=np.int64)
     parent = np.full(n, -1, dtype=np.int64)
@@ -387,15 +384,12 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
 
 
 @cached_njit()
-def hierarchy_edges(n, src0, dst0, weight0, rank, up_ptr, up_to, w, mid, orig):
+def hierarchy_edges(n, src0, dst0, weight0, node_at, up_ptr, up_to, w, mid, orig):
     """The contracted graph as the greedy contraction returns it: ``(src, dst, weight, child_a,
     child_b, pair)`` over node indices, an edge per pair and direction of finite weight, the
     original edges keeping their ids ``< m`` (a pair a lower path beats becomes a shortcut in the
     original edge's place, self-loops left as they are), ``pair`` the (2, M) edge id of each pair
-    and direction (-1: none)."""
-    node_at = np.empty(n, dtype=np.int64)
-    for v in range(n):
-        node_at[rank[v]] = v
+    and direction (-1: none). ``node_at[r]`` is the node of rank ``r``."""
     m = src0.shape[0]
     m_pairs = up_to.shape[0]
     pair = np.full((2, m_pairs), -1, dtype=np.int64)
@@ -523,19 +517,18 @@ def contract(n, src0, dst0, weight0, tolerance, rank):
     in the elimination tree, a node index, -1 at a root).
     """
     ptr, adj = _undirected(n, src0, dst0)
-    up_ptr, up_to, parent_rank = chordal_upward(n, ptr, adj, rank)
+    node_at = np.empty(n, dtype=np.int64)  # the node of each rank
+    node_at[rank] = np.arange(n)
+    up_ptr, up_to, parent_rank = chordal_upward(n, ptr, adj, rank, node_at)
     w, mid, orig, needed = customize(n, src0, dst0, weight0, rank, up_ptr, up_to, tolerance)
     src, dst, weight, child_a, child_b, pair = hierarchy_edges(
-        n, src0, dst0, weight0, rank, up_ptr, up_to, w, mid, orig
+        n, src0, dst0, weight0, node_at, up_ptr, up_to, w, mid, orig
     )
     searchable = np.zeros(src.shape[0], dtype=np.bool_)
     for side in range(2):
         for k in range(pair.shape[1]):
             if pair[side, k] >= 0 and needed[side, k]:
                 searchable[pair[side, k]] = True
-    node_at = np.empty(n, dtype=np.int64)
-    for v in range(n):
-        node_at[rank[v]] = v
     parent = np.full(n, -1, dtype=np.int64)
     for v in range(n):
         p = parent_rank[rank[v]]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "ch", "scipy"]
+Hierarchy = Literal["greedy", "dissection"]  # how the "ch" backend builds its hierarchy
 T = TypeVar("T")
 _new_object = object.__new__  # Router.route makes its Route without a call to from_packed
 
@@ -248,7 +249,7 @@ class Router:
         cache_size: int = 4096,
         tree_cache_size: int = 64,
         timed: bool = False,
-        hierarchy: str = "greedy",
+        hierarchy: Hierarchy = "greedy",
     ) -> None:
         if isinstance(graph, CompiledGraph):
             self.compiled: CompiledGraph = graph

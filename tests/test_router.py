@@ -341,7 +341,7 @@ def test_unknown_backend_is_a_value_error(square: nx.MultiDiGraph) -> None:
     with pytest.raises(ValueError, match="'dijkstra'"):
         Router(square, backend="dijkstra")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown hierarchy 'metis'"):
-        Router(square, hierarchy="metis")
+        Router(square, hierarchy="metis")  # type: ignore[arg-type]
 
 
 def test_dissection_order_must_rank_every_node_once(square: nx.MultiDiGraph) -> None:
