@@ -279,7 +279,7 @@ def _find(up_ptr, up_to, a, b):
     return -1
 
 
-_LOWER, _UPPER, _MIDDLE = 0, 1, 2  # the passes of :func:`_triangles`
+_LOWER, _UPPER, _MIDDLE, _TIGHT = 0, 1, 2, 3  # the passes of :func:`_triangles`
 
 
 @cached_njit()
@@ -295,6 +295,14 @@ def _triangles(n, up_ptr, up_to, position, kind, w, mid, p, needed):
     - ``_MIDDLE``: an edge ``r -> z`` that a kept path ``r -> y -> z`` matches is not needed
       either (the search finds that path instead and, by induction on the rank span, the edges
       it is made of or their own replacements); likewise ``z -> r``.
+    - ``_TIGHT``: ``_MIDDLE``, and also an edge ``r -> y`` that a path ``r -> z -> y`` over
+      the higher ``z`` matches in the exact weights ``p`` (likewise ``y -> r``). Only for
+      weights all above the tolerance: among the shortest ``s -> t`` paths of the graph, take one
+      that is greatest in the multiset order of its nodes' ranks; an edge of its up-down form
+      that either rule left out would give another shortest path (positive weights: no node
+      repeated) that swaps nodes below ``r`` for the higher ``y`` or ``z``, a greater one. So
+      every shortest distance stays an up-down path of kept edges. On the 180 x 180 grid, whose
+      integer weights tie often, a query relaxes 6 % fewer edges (35,900 against 38,100).
 
     Each node's higher neighbours form a clique, so those of ``r`` above ``y`` are all in
     ``y``'s row: the scan of that row stops past ``r``'s highest neighbour (rows are sorted).
@@ -308,7 +316,7 @@ def _triangles(n, up_ptr, up_to, position, kind, w, mid, p, needed):
         for i in range(lo, hi):
             up_i = needed[0, i]
             down_i = needed[1, i]
-            if kind == _MIDDLE and not (up_i or down_i):
+            if kind >= _MIDDLE and not (up_i or down_i):
                 continue
             y = up_to[i]
             for q in range(up_ptr[y], up_ptr[y + 1]):
@@ -340,12 +348,17 @@ def _triangles(n, up_ptr, up_to, position, kind, w, mid, p, needed):
                         needed[0, j] = False
                     if down_i and needed[1, j] and needed[1, q] and w[1, q] + w[1, i] <= w[1, j]:
                         needed[1, j] = False
+                    if kind == _TIGHT:
+                        if p[0, j] + p[1, q] <= p[0, i]:
+                            needed[0, i] = False
+                        if p[0, q] + p[1, j] <= p[1, i]:
+                            needed[1, i] = False
         for i in range(lo, hi):
             position[up_to[i]] = -1
 
 
 @cached_njit()
-def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
+def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance, tight):
     """Weights of the contracted graph from the original edges ``src -> dst`` (node indices).
 
     Returns ``(w, mid, orig, needed)``, each ``(2, M)`` for the ``M`` pairs ``r < up_to[k]`` of
@@ -354,7 +367,8 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     an original edge), ``orig`` the original edge id of the pair in that direction (-1 if none)
     and ``needed`` whether the searches need the edge: ``w`` within ``tolerance`` of the lightest
     path of all (else no shortest up-down path uses it) and no path through a middle node as
-    light (see :func:`_triangles`).
+    light, nor, with ``tight`` (every weight above ``tolerance``), through a higher node (see
+    :func:`_triangles`).
     """
     m_pairs = up_to.shape[0]
     w = np.full((2, m_pairs), INF)
@@ -379,7 +393,7 @@ def customize(n, src, dst, weight, rank, up_ptr, up_to, tolerance):
     p = w.copy()
     _triangles(n, up_ptr, up_to, position, _UPPER, w, mid, p, needed)
     needed[:] = (w < INF) & (w <= p + tolerance)
-    _triangles(n, up_ptr, up_to, position, _MIDDLE, w, mid, p, needed)
+    _triangles(n, up_ptr, up_to, position, _TIGHT if tight else _MIDDLE, w, mid, p, needed)
     return w, mid, orig, needed
 
 
@@ -428,6 +442,18 @@ def hierarchy_edges(n, src0, dst0, weight0, node_at, up_ptr, up_to, w, mid, orig
     return src, dst, weight, child_a, child_b, pair
 
 
+@cached_njit(inline="always")
+def _relax_up(x, d, ptr, to, w, dist, pred):
+    """Relax the edges of ``x`` (reached at ``d``) in one search graph: ``pred`` gets the slot
+    ``k`` of each improving edge (its id is ``e_id[k]``, read for the path's edges only)."""
+    for k in range(ptr[x], ptr[x + 1]):
+        y = to[k]
+        nd = d + w[k]
+        if nd < dist[y]:
+            dist[y] = nd
+            pred[y] = k
+
+
 @cached_njit()
 def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by the elimination-tree search; unpacked.
@@ -436,61 +462,66 @@ def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycle
     (``ptr[1]``) upward search graphs of :func:`route_bidirectional
     <carreta.routing._ch_numba.route_bidirectional>` and each node's parent in the elimination
     tree (-1 at a root), node indices decreasing upwards. Every node an upward search from ``s``
-    reaches is an ancestor of ``s``: the two chains are walked up together, the lower node first,
-    each node's edges relaxed unless its distance is no shorter than the best path found (at a
-    common ancestor). ``search`` is ``(dist (2, n),)``, all ``inf`` on entry and left so. The
-    other arguments and the result are those of :func:`route <carreta.routing._ch_numba.route>`.
+    reaches is an ancestor of ``s``: the two chains are walked up, the lower node first, until
+    they meet (below their lowest common ancestor no path is complete yet, so every reached node
+    is relaxed); from there on each common ancestor closes a path and its edges are relaxed only
+    on the sides whose distance is shorter than the best path so far. ``search`` is
+    ``(dist (2, n),)``, all ``inf`` on entry and left so. The other arguments and the result are
+    those of :func:`route <carreta.routing._ch_numba.route>`.
     """
     ptr, to, w, e_id, parent = graph
-    dist = search[0]
-    pred = (work[1], work[2])
-    dist[0, s] = 0.0
-    dist[1, t] = 0.0
-    pred[0][s] = -1
-    pred[1][t] = -1
-    best = INF
-    meet = -1
+    f_ptr = ptr[0]
+    b_ptr = ptr[1]
+    dist_f = search[0][0]
+    dist_b = search[0][1]
+    pred_f = work[1]
+    pred_b = work[2]
+    dist_f[s] = 0.0
+    dist_b[t] = 0.0
     a = s
     b = t
-    while a >= 0 or b >= 0:
-        if a == b:
-            x = a
-            total = dist[0, x] + dist[1, x]
-            if total < best:
-                best = total
-                meet = x
-            first, last = 0, 2
-            a = parent[a]
-            b = a
-        elif a > b:
-            x = a
-            first, last = 0, 1
+    while a != b and a >= 0 and b >= 0:
+        if a > b:
+            if dist_f[a] < INF:
+                _relax_up(a, dist_f[a], f_ptr, to, w, dist_f, pred_f)
             a = parent[a]
         else:
-            x = b
-            first, last = 1, 2
+            if dist_b[b] < INF:
+                _relax_up(b, dist_b[b], b_ptr, to, w, dist_b, pred_b)
             b = parent[b]
-        for side in range(first, last):
-            d = dist[side, x]
-            if d >= best:
-                continue
-            row = dist[side]
-            for k in range(ptr[side, x], ptr[side, x + 1]):
-                y = to[k]
-                nd = d + w[k]
-                if nd < row[y]:
-                    row[y] = nd
-                    pred[side][y] = e_id[k]
+    best = INF
+    meet = -1
+    x = a if a == b else -1  # no common ancestor: different trees, no path
+    while x >= 0:
+        d_f = dist_f[x]
+        d_b = dist_b[x]
+        if d_f + d_b < best:
+            best = d_f + d_b
+            meet = x
+        if d_f < best:
+            _relax_up(x, d_f, f_ptr, to, w, dist_f, pred_f)
+        if d_b < best:
+            _relax_up(x, d_b, b_ptr, to, w, dist_b, pred_b)
+        x = parent[x]
     x = s
     while x >= 0:
-        dist[0, x] = INF
+        dist_f[x] = INF
         x = parent[x]
     x = t
     while x >= 0:
-        dist[1, x] = INF
+        dist_b[x] = INF
         x = parent[x]
     if meet < 0:
         return np.empty((3, 0), dtype=np.int64)
+    # Slots to edge ids, along the path only.
+    x = meet
+    while x != s:
+        pred_f[x] = e_id[pred_f[x]]
+        x = hierarchy[pred_f[x], 0]
+    x = meet
+    while x != t:
+        pred_b[x] = e_id[pred_b[x]]
+        x = hierarchy[pred_b[x], 1]
     return _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles)
 
 
@@ -508,8 +539,9 @@ def route_etree_many(s, t, graph, search, hierarchy, table, node_ids, work, cut_
 
 
 @cached_njit()
-def contract(n, src0, dst0, weight0, tolerance, rank):
-    """Contraction in the order ``rank`` (each node's, 0 first) and customisation in one call.
+def contract(n, src0, dst0, weight0, tolerance, rank, tight):
+    """Contraction in the order ``rank`` (each node's, 0 first) and customisation in one call
+    (``tight``: see :func:`customize`).
 
     Returns ``(rank, src, dst, weight, child_a, child_b)`` as the greedy contraction does
     (:func:`preprocess <carreta.routing._ch_numba.preprocess>`), then ``searchable`` (whether
@@ -520,7 +552,7 @@ def contract(n, src0, dst0, weight0, tolerance, rank):
     node_at = np.empty(n, dtype=np.int64)  # the node of each rank
     node_at[rank] = np.arange(n)
     up_ptr, up_to, parent_rank = chordal_upward(n, ptr, adj, rank, node_at)
-    w, mid, orig, needed = customize(n, src0, dst0, weight0, rank, up_ptr, up_to, tolerance)
+    w, mid, orig, needed = customize(n, src0, dst0, weight0, rank, up_ptr, up_to, tolerance, tight)
     src, dst, weight, child_a, child_b, pair = hierarchy_edges(
         n, src0, dst0, weight0, node_at, up_ptr, up_to, w, mid, orig
     )

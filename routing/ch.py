@@ -113,8 +113,9 @@ class ContractionHierarchy:
             given = dissection_order(compiled) if order is None else np.asarray(order, np.int64)
             if given.shape != (n,) or not np.array_equal(np.sort(given), np.arange(n)):
                 raise ValueError(f"order must rank the {n} nodes 0..{n - 1}, each once")
+            tight = bool(w.shape[0] > 0 and w.min() > 1e-9 * total)  # no zero-weight cycle
             rank, src, dst, weight, child_a, child_b, searchable, parent = _cch_numba.contract(
-                n, compiled.sources, compiled.indices, w, 1e-9 * total, given
+                n, compiled.sources, compiled.indices, w, 1e-9 * total, given, tight
             )
         self.rank = rank
         # Search in rank order, highest first: the nodes every query touches (the top of the

@@ -511,8 +511,8 @@ def test_expansion_table_keeps_to_its_bounds() -> None:
     compiled = Router(graph, backend="scipy").compiled
     full = ContractionHierarchy(compiled)
     bare = ContractionHierarchy(compiled, max_expanded_entries=0)
-    assert full.shortcuts > 0 and full._table.shape[1] > compiled.n_edges
-    assert bare._table.shape[1] == compiled.n_edges
+    assert full.shortcuts > 0 and full._table.shape[0] > compiled.n_edges
+    assert bare._table.shape[0] == compiled.n_edges
     for s, t in itertools.product(range(compiled.n_nodes), repeat=2):
         assert np.array_equal(full.path(s, t), bare.path(s, t))
     with pytest.raises(ValueError, match="max_expanded must be at least 1"):
@@ -552,9 +552,9 @@ def test_stored_expansions_are_the_unpacked_shortcuts(
         assert (start >= 0) == (count <= limit)
         if start >= 0:
             heads = hierarchy._node_ids[rows[edges, 1]]
-            assert table[0, start : start + count].tolist() == heads.tolist()
-            assert floats[1, start : start + count].tolist() == compiled.weight[edges].tolist()
-            assert floats[2, start : start + count].tolist() == compiled.length_m[edges].tolist()
+            assert table[start : start + count, 0].tolist() == heads.tolist()
+            assert floats[start : start + count, 1].tolist() == compiled.weight[edges].tolist()
+            assert floats[start : start + count, 2].tolist() == compiled.length_m[edges].tolist()
     reference = ContractionHierarchy(compiled, max_expanded=1)
     for s in range(compiled.n_nodes):
         for t in range(compiled.n_nodes):
