@@ -588,9 +588,8 @@ def expansions(hierarchy, weight, length, node_ids, max_count, budget):
     the last two columns and returns ``table``: edge ``e`` stands for ``count`` original edges,
     stored at ``table[start:start + count]`` when ``start >= 0``. Each entry is a row of three
     int64: the graph id of the original edge's head, then the float64 bits of its weight and
-    length (a path's entries in one run of memory: on the 180 x 180 grid's dissection
-    hierarchy, whose paths unpack from many short runs, a route took 6 µs less than with the
-    three fields in three rows). Original edges are all stored; a shortcut is
+    length: a run of entries is one run of memory, not three (the dissection hierarchy's paths
+    unpack from many short runs). Original edges are all stored; a shortcut is
     stored when it stands for at most ``max_count`` edges, halved until the table holds at most
     ``budget`` entries (a shortcut's entries are its two children's, which come before it).
     Unpacking then reads a stored shortcut's edges in a row instead of following its children
