@@ -581,6 +581,66 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, 
 
 
 @cached_njit()
+def search_graphs(rank, src, dst, weight, child_a, child_b, searchable):
+    """The arrays a hierarchy is searched with, nodes renumbered by decreasing rank (``new_of``:
+    each node's new index, ``n - 1 - rank``; the nodes every query touches, the top of the
+    hierarchy, then share cache lines).
+
+    Returns ``(new_of, ptr, to, w, e_id, hierarchy)``: ``ptr[0]`` the CSR pointers of the
+    forward search graph (the ``searchable`` edges up, by tail) and ``ptr[1]`` those of the
+    backward one (the edges down, walked from their head), both into ``to``/``w``/``e_id``
+    (each row's edges by increasing id); ``hierarchy`` one row ``(src, dst, child_a, child_b,
+    0, 0)`` per edge, int32, the last two for :func:`expansions`. Two counting passes, no sort.
+    """
+    n = rank.shape[0]
+    m = src.shape[0]
+    new_of = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        new_of[v] = n - 1 - rank[v]
+    hierarchy = np.zeros((m, 6), dtype=np.int32)
+    ptr = np.zeros((2, n + 1), dtype=np.int64)
+    for e in range(m):
+        a = new_of[src[e]]
+        b = new_of[dst[e]]
+        hierarchy[e, 0] = a
+        hierarchy[e, 1] = b
+        hierarchy[e, 2] = child_a[e]
+        hierarchy[e, 3] = child_b[e]
+        if searchable[e]:
+            if b < a:  # up: from its tail
+                ptr[0, a + 1] += 1
+            else:
+                ptr[1, b + 1] += 1
+    for side in range(2):
+        for v in range(n):
+            ptr[side, v + 1] += ptr[side, v]
+    forward = ptr[0, n]
+    for v in range(n + 1):
+        ptr[1, v] += forward
+    fill = ptr[:, :n].copy()
+    total = ptr[1, n]
+    to = np.empty(total, dtype=np.int32)
+    w = np.empty(total)
+    e_id = np.empty(total, dtype=np.int32)
+    for e in range(m):
+        if not searchable[e]:
+            continue
+        a = hierarchy[e, 0]
+        b = hierarchy[e, 1]
+        if b < a:
+            k = fill[0, a]
+            fill[0, a] += 1
+            to[k] = b
+        else:
+            k = fill[1, b]
+            fill[1, b] += 1
+            to[k] = a
+        w[k] = weight[e]
+        e_id[k] = e
+    return new_of, ptr, to, w, e_id, hierarchy
+
+
+@cached_njit()
 def expansions(hierarchy, weight, length, node_ids, max_count, budget):
     """Every hierarchy edge's original edges, stored once so that a path unpacks by copying.
 

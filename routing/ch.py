@@ -36,16 +36,6 @@ def dissection_order(compiled: CompiledGraph) -> np.ndarray:
     return np.asarray(iperm, dtype=np.int64)  # iperm[v]: v's place in the elimination order
 
 
-def _upward_csr(
-    n: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray, edge_id: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """CSR arrays of the edges ``tail -> head`` grouped by ``tail``."""
-    order = np.argsort(tail, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tail, minlength=n), out=ptr[1:])
-    return ptr, head[order].copy(), weight[order].copy(), edge_id[order].copy()
-
-
 class ContractionHierarchy:
     """A contraction hierarchy of one compiled graph: exact routes and matrices.
 
@@ -118,31 +108,18 @@ class ContractionHierarchy:
                 n, compiled.sources, compiled.indices, w, 1e-9 * total, given, tight
             )
         self.rank = rank
-        # Search in rank order, highest first: the nodes every query touches (the top of the
-        # hierarchy) then share cache lines. ``new_of[i]`` is node i's index in that order.
-        order = np.argsort(-rank, kind="stable")
-        self._new_of = np.empty(n, dtype=np.int64)
-        self._new_of[order] = np.arange(n, dtype=np.int64)
-        src, dst = self._new_of[src], self._new_of[dst]
-        edge_id = np.arange(src.shape[0], dtype=np.int64)
-        up = rank[order][dst] > rank[order][src]
-        # Forward search: upward edges from their tail. Backward search: downward edges,
-        # walked against their direction from their head. Both live in the same edge arrays.
-        # (A customised hierarchy leaves out the edges no shortest path needs.)
-        down = ~up & searchable
-        up &= searchable
-        f_ptr, f_to, f_w, f_e = _upward_csr(n, src[up], dst[up], weight[up], edge_id[up])
-        b_ptr, b_to, b_w, b_e = _upward_csr(n, dst[down], src[down], weight[down], edge_id[down])
         if src.shape[0] >= np.iinfo(np.int32).max:
             raise ValueError(f"graph too large for the contraction hierarchy: {src.shape[0]} edges")
-        self._ptr = np.vstack((f_ptr, b_ptr + f_to.shape[0]))
-        self._to = np.concatenate((f_to, b_to)).astype(np.int32)
-        self._w = np.concatenate((f_w, b_w))
-        self._edge = np.concatenate((f_e, b_e)).astype(np.int32)
-        # One row per edge (src, dst, child_a, child_b, start, count), the last two filled by
+        # Forward search: upward edges from their tail. Backward search: downward edges,
+        # walked against their direction from their head. Both live in the same edge arrays.
+        # (A customised hierarchy leaves out the edges no shortest path needs.) One row per
+        # edge (src, dst, child_a, child_b, start, count), the last two filled by
         # ``expansions`` below: unpacking reads all it needs of an edge from one row.
-        self._hierarchy = np.zeros((src.shape[0], 6), dtype=np.int32)
-        self._hierarchy[:, :4] = np.column_stack((src, dst, child_a, child_b))
+        self._new_of, self._ptr, self._to, self._w, self._edge, self._hierarchy = (
+            _ch_numba.search_graphs(rank, src, dst, weight, child_a, child_b, searchable)
+        )
+        order = np.empty(n, dtype=np.int64)  # the node at each index
+        order[self._new_of] = np.arange(n, dtype=np.int64)
         self.shortcuts = int(src.shape[0] - compiled.n_edges)
         # Point-to-point queries read every node's pruned upward search spaces, computed once
         # here (tens to hundreds of hubs a node): scanning two of them beats a bidirectional
