@@ -63,10 +63,10 @@ class ContractionHierarchy:
         fastest queries. ``"dissection"`` orders the nodes by nested dissection
         (:func:`dissection_order`), contracts with no witness search and customises (see
         :mod:`carreta.routing._cch_numba`): a build several times faster (Montpellier's
-        unsimplified graphs: 0.13-0.16 s against 0.31-0.47 s; a 180 x 180 grid: 0.7-0.9 s
-        against 4.5-4.7 s; a 220,000-node street graph: 6.6-8 s against 22-23 s), queries slower
-        (they walk the elimination tree: 1.2-1.4x on Montpellier's graphs, 1.7-1.9x and 13x on
-        the other two).
+        unsimplified graphs: 0.11-0.15 s against 0.33-0.53 s; a 180 x 180 grid: 0.6-0.7 s
+        against 4.5-4.9 s; a 220,000-node street graph: 5.3 s against 22 s), queries slower
+        (they walk the elimination tree: 1.6-1.9x on Montpellier's graphs, 1.1x on the street
+        graph, 12x on the grid).
     order
         With ``"dissection"``, each node's rank in the order to use instead (0 first).
     dense_top

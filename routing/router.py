@@ -231,7 +231,7 @@ class Router:
     hierarchy
         How the ``"ch"`` backend builds its contraction hierarchy: ``"greedy"`` (the default,
         the fastest queries) or ``"dissection"`` (a nested-dissection order: a build several
-        times faster, queries 1.3-2x slower on street graphs and more on grids); see
+        times faster, queries 1.1-1.9x slower on street graphs and more on grids); see
         :class:`~carreta.routing.ch.ContractionHierarchy`.
 
     Raises
