@@ -252,8 +252,8 @@ class ContractionHierarchy:
         graph = (self._ptr, self._to, self._w, self._edge)
         if self._parent.shape[0] > 0:
             etree = (*graph, self._parent, self._dense)
-            search = (np.full_like(self._search[0], np.inf), np.full_like(self._search[1], -1.0))
-            result = _cch_numba.route_etree_many(s, t, etree, search, *tail)
+            own = (np.full_like(self._search[0], np.inf), np.full_like(self._search[1], -1.0))
+            result = _cch_numba.route_etree_many(s, t, etree, own, *tail)
             return result
         dist, keys, values, touched = self._search
         search = (np.full_like(dist, np.inf), np.empty_like(keys), np.empty_like(values),
