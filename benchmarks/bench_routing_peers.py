@@ -19,8 +19,10 @@ integers through its own scaling, see below).
 Columns:
 
 - **build**: wall time from the arrays to a router answering queries (carreta:
-  ``compile_arrays`` + ``Router``, in two rows: the default greedy hierarchy, and
-  ``hierarchy="dissection"``, METIS's nested-dissection order included; RoutingKit:
+  ``compile_arrays`` + ``Router``, in three rows: as it comes (``hierarchy="auto"``: the
+  dissection hierarchy on the grids, the greedy one on Montpellier's graphs; the order it
+  computes to decide included), ``hierarchy="greedy"`` and ``hierarchy="dissection"`` (METIS's
+  nested-dissection order included); RoutingKit:
   inertial-flow order + ``CCH`` + ``CCHMetric``;
   pandana: ``Network``), median of ``--repeat`` builds, kernels already loaded. The libraries
   build in turn, round after round, and then query in turn, pass after pass: the shared
@@ -272,8 +274,10 @@ class Peer:
 
 
 class Carreta(Peer):
+    """carreta's router as it comes: its hierarchy chosen by ``hierarchy="auto"``."""
+
     name = "carreta"
-    hierarchy: Hierarchy = "greedy"
+    hierarchy: Hierarchy = "auto"
 
     def build(self, arrays: Arrays) -> None:
         compiled = compile_arrays(
@@ -305,6 +309,13 @@ class Carreta(Peer):
 
     def nbytes(self) -> int | None:
         return self.router.nbytes
+
+
+class CarretaGreedy(Carreta):
+    """carreta's router with its hierarchy built by greedy contraction."""
+
+    name = "carreta (greedy)"
+    hierarchy: Hierarchy = "greedy"
 
 
 class CarretaDissection(Carreta):
@@ -401,6 +412,7 @@ def _ms(seconds: object) -> np.ndarray:
 
 PEERS: dict[str, type[Peer]] = {
     "carreta": Carreta,
+    "carreta (greedy)": CarretaGreedy,
     "carreta (dissection)": CarretaDissection,
     "RoutingKit CCH": RoutingKit,
     "pandana": Pandana,
@@ -409,7 +421,7 @@ PEERS: dict[str, type[Peer]] = {
 
 def installed_peers() -> list[Peer]:
     """carreta and the peers whose package is installed (the ``bench`` extra has them all)."""
-    peers: list[Peer] = [Carreta(), CarretaDissection(), RoutingKit(), Pandana()]
+    peers: list[Peer] = [Carreta(), CarretaGreedy(), CarretaDissection(), RoutingKit(), Pandana()]
     return [p for p in peers if p.package is None or importlib.util.find_spec(p.package)]
 
 

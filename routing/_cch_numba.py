@@ -263,6 +263,18 @@ def chordal_upward(n, ptr, adj, rank, node_at):
     return up_ptr, up_to[:end].copy(), parent
 
 
+@cached_njit()
+def fill_per_node(n, src, dst, rank):
+    """Node pairs the contraction in the order ``rank`` adds to the undirected graph of the
+    edges ``src -> dst``, a node (the symbolic contraction of :func:`chordal_upward`, counted):
+    1.3-2.5 on Montpellier's street graphs in METIS's order, 16-20 on street grids."""
+    ptr, adj = _undirected(n, src, dst)
+    node_at = np.empty(n, dtype=np.int64)
+    node_at[rank] = np.arange(n)
+    up_to = chordal_upward(n, ptr, adj, rank, node_at)[1]
+    return (up_to.shape[0] - ptr[n] // 2) / max(n, 1)
+
+
 @cached_njit(inline="always")
 def _find(up_ptr, up_to, a, b):
     """Position of ``b`` among ``a``'s higher neighbours (binary search; -1 if absent)."""

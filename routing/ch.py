@@ -58,7 +58,13 @@ class ContractionHierarchy:
         Most entries that table may hold beside the original edges', and at most four a
         hierarchy edge: ``max_expanded`` is halved until they fit.
     method
-        ``"greedy"`` contracts the least important node first, with witness searches
+        ``"auto"`` builds the ``"dissection"`` hierarchy where the graph has no road hierarchy
+        to exploit — its nested-dissection contraction adds at least :attr:`AUTO_FILL` node
+        pairs a node (street grids: 16-20; Montpellier's street graphs: 1.3-2.5), which is where
+        greedy contraction's witness searches get slow (a 180 x 180 grid: 4.5-4.9 s against
+        0.6-0.7 s) — and the ``"greedy"`` one elsewhere; the dissection order it computes to
+        decide (0.07 s on Montpellier's 32,000-node graphs) is reused. ``"greedy"`` contracts
+        the least important node first, with witness searches
         (``witness_limit``, ``simulation_limit``), and keeps every node's search spaces: the
         fastest queries. ``"dissection"`` orders the nodes by nested dissection
         (:func:`dissection_order`), contracts with no witness search and customises (see
@@ -68,13 +74,21 @@ class ContractionHierarchy:
         (they walk the elimination tree: 1.6-1.9x on Montpellier's graphs, 1.1x on the street
         graph, 12x on the grid).
     order
-        With ``"dissection"``, each node's rank in the order to use instead (0 first).
+        With ``"dissection"`` (and ``"auto"``), each node's rank in the order to use instead (0
+        first).
     dense_top
         With ``"dissection"``, how many of the top nodes the searches relax as dense rows (a
         vectorised sweep over every higher node, see :func:`carreta.routing._cch_numba.
         dense_rows`); None: the most, in multiples of 64 up to 512, whose nodes have 15 % of
         the possible edges among them (the 180 x 180 grid: 448; Montpellier's graphs: 0-64).
     """
+
+    AUTO_FILL = 8.0
+    """With ``method="auto"``: the node pairs a node the dissection contraction must add
+    (:func:`carreta.routing._cch_numba.fill_per_node`) from which the dissection hierarchy is
+    built. Measured: 1.3-2.5 on Montpellier's four graphs (where the greedy hierarchy builds in
+    0.7-1.2x RoutingKit's time and routes in 0.4-0.7x), 16 on a 220,000-node jittered street
+    grid and 20 on a 180 x 180 grid (where it builds in 1.2x and 7.8x)."""
 
     def __init__(
         self,
@@ -85,30 +99,40 @@ class ContractionHierarchy:
         max_space_entries: int = 16_000_000,
         max_expanded: int = 64,
         max_expanded_entries: int = 4_000_000,
-        method: str = "greedy",
+        method: str = "auto",
         order: np.ndarray | None = None,
         dense_top: int | None = None,
     ) -> None:
         if max_expanded < 1:
             raise ValueError(f"max_expanded must be at least 1, not {max_expanded}")
-        if method not in ("greedy", "dissection"):
-            raise ValueError(f"method must be 'greedy' or 'dissection', not {method!r}")
+        if method not in ("auto", "greedy", "dissection"):
+            raise ValueError(f"method must be 'auto', 'greedy' or 'dissection', not {method!r}")
         started = time.perf_counter()
         self.compiled = compiled
-        self.method = method
         n = compiled.n_nodes
         w = compiled.weight
         total = float(w.sum())
         parent: np.ndarray | None = None
+        given = None if order is None else np.asarray(order, np.int64)
+        if given is not None and (
+            given.shape != (n,) or not np.array_equal(np.sort(given), np.arange(n))
+        ):
+            raise ValueError(f"order must rank the {n} nodes 0..{n - 1}, each once")
+        self.fill = np.nan  # node pairs a node the dissection contraction adds, when computed
+        if method == "auto":
+            given = dissection_order(compiled) if given is None else given
+            self.fill = float(
+                _cch_numba.fill_per_node(n, compiled.sources, compiled.indices, given)
+            )
+            method = "dissection" if self.fill >= self.AUTO_FILL else "greedy"
+        self.method = method
         if method == "greedy":
             rank, src, dst, weight, child_a, child_b = _ch_numba.preprocess(
                 n, compiled.sources, compiled.indices, w, witness_limit, simulation_limit
             )
             searchable = np.ones(src.shape[0], dtype=np.bool_)
         else:
-            given = dissection_order(compiled) if order is None else np.asarray(order, np.int64)
-            if given.shape != (n,) or not np.array_equal(np.sort(given), np.arange(n)):
-                raise ValueError(f"order must rank the {n} nodes 0..{n - 1}, each once")
+            given = dissection_order(compiled) if given is None else given
             tight = bool(w.shape[0] > 0 and w.min() > 1e-9 * total)  # no zero-weight cycle
             rank, src, dst, weight, child_a, child_b, searchable, parent = _cch_numba.contract(
                 n, compiled.sources, compiled.indices, w, 1e-9 * total, given, tight

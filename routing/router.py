@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Backend = Literal["auto", "ch", "scipy"]
-Hierarchy = Literal["greedy", "dissection"]  # how the "ch" backend builds its hierarchy
+Hierarchy = Literal["auto", "greedy", "dissection"]  # how the "ch" backend builds its hierarchy
 T = TypeVar("T")
 _new_object = object.__new__  # Router.route makes its Route without a call to from_packed
 
@@ -229,9 +229,11 @@ class Router:
         of a route on Montpellier's simplified graph. Calls for many routes, matrices and trees
         are always counted.
     hierarchy
-        How the ``"ch"`` backend builds its contraction hierarchy: ``"greedy"`` (the default,
-        the fastest queries) or ``"dissection"`` (a nested-dissection order: a build several
-        times faster, queries 1.1-1.9x slower on street graphs and more on grids); see
+        How the ``"ch"`` backend builds its contraction hierarchy: ``"greedy"`` (the fastest
+        queries), ``"dissection"`` (a nested-dissection order: a build several times faster,
+        queries 1.1-1.9x slower on street graphs and more on grids) or ``"auto"`` (the
+        default: dissection where the graph has no road hierarchy, as street grids, greedy
+        elsewhere, as Montpellier's streets); see
         :class:`~carreta.routing.ch.ContractionHierarchy`.
 
     Raises
@@ -249,7 +251,7 @@ class Router:
         cache_size: int = 4096,
         tree_cache_size: int = 64,
         timed: bool = False,
-        hierarchy: Hierarchy = "greedy",
+        hierarchy: Hierarchy = "auto",
     ) -> None:
         if isinstance(graph, CompiledGraph):
             self.compiled: CompiledGraph = graph
@@ -258,8 +260,10 @@ class Router:
             self.compiled = compile_graph(graph, weight=weight)
         self.weight = weight
         self._index = {int(node): i for i, node in enumerate(self.compiled.node_ids)}
-        if hierarchy not in ("greedy", "dissection"):
-            raise ValueError(f"unknown hierarchy {hierarchy!r}: use 'greedy' or 'dissection'")
+        if hierarchy not in ("auto", "greedy", "dissection"):
+            raise ValueError(
+                f"unknown hierarchy {hierarchy!r}: use 'auto', 'greedy' or 'dissection'"
+            )
         if backend == "auto":
             backend = "ch" if numba_available() else "scipy"
         self.backend: str = backend

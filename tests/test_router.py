@@ -344,6 +344,33 @@ def test_unknown_backend_is_a_value_error(square: nx.MultiDiGraph) -> None:
         Router(square, hierarchy="metis")  # type: ignore[arg-type]
 
 
+def test_auto_hierarchy_is_dissection_on_a_grid_and_greedy_on_streets() -> None:
+    """``hierarchy="auto"`` (the default) builds the dissection hierarchy on a 40 x 40 street
+    grid (its nested-dissection contraction adds 11 node pairs a node, past ``AUTO_FILL``) and
+    the greedy one on a tree of streets (under one a node); routes stay networkx's."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    grid = nx.grid_2d_graph(40, 40)
+    graph = street_graph(
+        two_way(
+            (40 * a + b, 40 * c + d, 10.0 + (a * c + b) % 7, 50.0) for (a, b), (c, d) in grid.edges
+        )
+    )
+    router = Router(graph, backend="ch")
+    hierarchy = router._engine
+    assert isinstance(hierarchy, ContractionHierarchy)
+    assert hierarchy.method == "dissection" and hierarchy.fill > ContractionHierarchy.AUTO_FILL
+    rng = np.random.default_rng(3)
+    for origin, destination in rng.integers(0, 1600, (100, 2)).tolist():
+        expected = nx.shortest_path_length(graph, origin, destination, weight="travel_time")
+        route = router.route(origin, destination)
+        assert_route_is_a_shortest_path(graph, route, origin, destination, expected)
+    tree = street_graph(two_way((k, k // 2, 5.0, 20.0) for k in range(1, 200)))
+    streets = Router(tree, backend="ch")._engine
+    assert isinstance(streets, ContractionHierarchy)
+    assert streets.method == "greedy" and streets.fill < 1.0
+
+
 def test_dissection_order_must_rank_every_node_once(square: nx.MultiDiGraph) -> None:
     from carreta.routing.ch import ContractionHierarchy
 

@@ -140,6 +140,17 @@ def test_scipy_backend_agrees_with_contraction_hierarchy(case: Case) -> None:
     )
 
 
+def test_auto_hierarchy_is_greedy_on_montpellier(case: Case) -> None:
+    """The default hierarchy (``"auto"``) on Montpellier's streets is the greedy one: their
+    nested-dissection contraction adds few node pairs (1.3-2.5 a node)."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    hierarchy = case.router._engine
+    assert isinstance(hierarchy, ContractionHierarchy)
+    assert hierarchy.method == "greedy"
+    assert 1.0 < hierarchy.fill < 3.0 < ContractionHierarchy.AUTO_FILL
+
+
 def test_dissection_hierarchy_costs_what_networkx_says(case: Case) -> None:
     """The hierarchy built in a nested-dissection order: the same costs, walkable routes, the
     same matrix."""
