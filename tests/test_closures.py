@@ -84,6 +84,38 @@ def test_route_avoiding_a_coming_closure(tiny_graph: nx.MultiDiGraph) -> None:
         router.route(1, 2)
 
 
+def test_closures_on_a_street_grid_route_as_networkx() -> None:
+    """On a 40 x 40 street grid the default hierarchy is the dissection one: with 300 edges
+    closed, then reopened, routes cost what networkx finds on the graph as it then is."""
+    from carreta.routing.ch import ContractionHierarchy
+
+    graph = nx.MultiDiGraph()
+    for (a, b), (c, d) in nx.grid_2d_graph(40, 40).edges:
+        for (x, y), (z, w) in (((a, b), (c, d)), ((c, d), (a, b))):
+            graph.add_edge(40 * x + y, 40 * z + w, travel_time=10.0 + (x * w + y) % 7, length=50.0)
+    router = ClosableRouter(graph)
+    hierarchy = router._engine
+    assert isinstance(hierarchy, ContractionHierarchy) and hierarchy.method == "dissection"
+    rng = np.random.default_rng(1)
+    edges = list(graph.edges(keys=True))
+    closed = [edges[i] for i in rng.choice(len(edges), 300, replace=False)]
+    router.close("works", router.edge_positions([(u, v) for u, v, _ in closed]))
+    open_graph = graph.copy()
+    open_graph.remove_edges_from(closed)
+    for current, reopen in ((open_graph, False), (graph, True)):
+        if reopen:
+            router.reopen("works")
+        for origin, destination in rng.integers(0, 1600, (150, 2)).tolist():
+            try:
+                expected = nx.shortest_path_length(current, origin, destination, "travel_time")
+            except nx.NetworkXNoPath:
+                with pytest.raises(NoRouteError):
+                    router.route(origin, destination)
+                continue
+            route = router.route(origin, destination)
+            assert route.duration_s == pytest.approx(expected, abs=1e-9)
+
+
 def _layer(lines: list[LineString], **columns: list[object]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(columns, geometry=lines, crs=2154)
 
