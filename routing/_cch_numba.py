@@ -8,7 +8,8 @@ which needs no weights), then the weights are given to that structure by its tri
 (:func:`customize`): the lower triangles give each edge the lightest path through lower nodes
 (the basic customisation), the upper ones the lightest path of all (the perfect one). An edge
 heavier than the latter lies on no shortest up-down path, and one that a path through a middle
-node matches is not needed either: both are left out of the searches. A node's higher neighbours
+node (or, with positive weights, a higher one) matches is not needed either: all are left out
+of the searches. A node's higher neighbours
 are all its ancestors in the elimination tree, so a query walks the two ancestor chains
 (:func:`route_etree`) with no priority queue.
 
@@ -264,15 +265,17 @@ def chordal_upward(n, ptr, adj, rank, node_at):
 
 
 @cached_njit()
-def fill_per_node(n, src, dst, rank):
-    """Node pairs the contraction in the order ``rank`` adds to the undirected graph of the
-    edges ``src -> dst``, a node (the symbolic contraction of :func:`chordal_upward`, counted):
-    1.3-2.5 on Montpellier's street graphs in METIS's order, 16-20 on street grids."""
-    ptr, adj = _undirected(n, src, dst)
+def symbolic(n, ptr, adj, rank):
+    """The contraction in the order ``rank`` of the undirected graph ``(ptr, adj)`` (see
+    :func:`_undirected`), before any weight: ``(node_at, up_ptr, up_to, parent, fill)``, the
+    node of each rank, then :func:`chordal_upward`'s arrays, then the node pairs it adds to the
+    graph, a node (1.3-2.5 on Montpellier's street graphs in METIS's order, 16-20 on street
+    grids)."""
     node_at = np.empty(n, dtype=np.int64)
     node_at[rank] = np.arange(n)
-    up_to = chordal_upward(n, ptr, adj, rank, node_at)[1]
-    return (up_to.shape[0] - ptr[n] // 2) / max(n, 1)
+    up_ptr, up_to, parent = chordal_upward(n, ptr, adj, rank, node_at)
+    fill = (up_to.shape[0] - ptr[n] // 2) / max(n, 1)
+    return node_at, up_ptr, up_to, parent, fill
 
 
 @cached_njit(inline="always")
@@ -643,19 +646,16 @@ def route_etree_many(s, t, graph, search, hierarchy, table, node_ids, work, cut_
 
 
 @cached_njit()
-def contract(n, src0, dst0, weight0, tolerance, rank, tight):
-    """Contraction in the order ``rank`` (each node's, 0 first) and customisation in one call
-    (``tight``: see :func:`customize`).
+def contract(n, src0, dst0, weight0, tolerance, rank, tight, structure):
+    """Customisation of the contraction in the order ``rank`` (each node's, 0 first), whose
+    :func:`symbolic` result is ``structure`` (``tight``: see :func:`customize`).
 
     Returns ``(rank, src, dst, weight, child_a, child_b)`` as the greedy contraction does
     (:func:`preprocess <carreta.routing._ch_numba.preprocess>`), then ``searchable`` (whether
     each edge is needed by the searches, see :func:`customize`) and ``parent`` (each node's parent
     in the elimination tree, a node index, -1 at a root).
     """
-    ptr, adj = _undirected(n, src0, dst0)
-    node_at = np.empty(n, dtype=np.int64)  # the node of each rank
-    node_at[rank] = np.arange(n)
-    up_ptr, up_to, parent_rank = chordal_upward(n, ptr, adj, rank, node_at)
+    node_at, up_ptr, up_to, parent_rank, _ = structure
     w, parts, orig, needed = customize(
         n, src0, dst0, weight0, rank, up_ptr, up_to, tolerance, tight
     )

@@ -26,7 +26,11 @@ def dissection_order(compiled: CompiledGraph) -> np.ndarray:
     breadth-first separators are poor (10 million shortcuts against METIS's 6.8 million).
     """
     n = compiled.n_nodes
-    ptr, adj = _cch_numba._undirected(n, compiled.sources, compiled.indices)
+    return _order(n, *_cch_numba._undirected(n, compiled.sources, compiled.indices))
+
+
+def _order(n: int, ptr: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    """:func:`dissection_order` of the undirected graph ``(ptr, adj)``."""
     try:
         import pymetis
     except ImportError:
@@ -85,7 +89,7 @@ class ContractionHierarchy:
 
     AUTO_FILL = 8.0
     """With ``method="auto"``: the node pairs a node the dissection contraction must add
-    (:func:`carreta.routing._cch_numba.fill_per_node`) from which the dissection hierarchy is
+    (computed by :func:`carreta.routing._cch_numba.symbolic`) from which the dissection hierarchy is
     built. Measured: 1.3-2.5 on Montpellier's four graphs (where the greedy hierarchy builds in
     0.7-1.2x RoutingKit's time and routes in 0.4-0.7x), 16 on a 220,000-node jittered street
     grid and 20 on a 180 x 180 grid (where it builds in 1.2x and 7.8x)."""
@@ -119,12 +123,14 @@ class ContractionHierarchy:
         ):
             raise ValueError(f"order must rank the {n} nodes 0..{n - 1}, each once")
         self.fill = np.nan  # node pairs a node the dissection contraction adds, when computed
-        if method == "auto":
-            given = dissection_order(compiled) if given is None else given
-            self.fill = float(
-                _cch_numba.fill_per_node(n, compiled.sources, compiled.indices, given)
-            )
-            method = "dissection" if self.fill >= self.AUTO_FILL else "greedy"
+        structure = None
+        if method != "greedy":  # the dissection's structure: built, or weighed by "auto"
+            ptr, adj = _cch_numba._undirected(n, compiled.sources, compiled.indices)
+            given = _order(n, ptr, adj) if given is None else given
+            structure = _cch_numba.symbolic(n, ptr, adj, given)
+            self.fill = float(structure[4])
+            if method == "auto":
+                method = "dissection" if self.fill >= self.AUTO_FILL else "greedy"
         self.method = method
         if method == "greedy":
             rank, src, dst, weight, child_a, child_b = _ch_numba.preprocess(
@@ -132,10 +138,9 @@ class ContractionHierarchy:
             )
             searchable = np.ones(src.shape[0], dtype=np.bool_)
         else:
-            given = dissection_order(compiled) if given is None else given
             tight = bool(w.shape[0] > 0 and w.min() > 1e-9 * total)  # no zero-weight cycle
             rank, src, dst, weight, child_a, child_b, searchable, parent = _cch_numba.contract(
-                n, compiled.sources, compiled.indices, w, 1e-9 * total, given, tight
+                n, compiled.sources, compiled.indices, w, 1e-9 * total, given, tight, structure
             )
         self.rank = rank
         if src.shape[0] >= np.iinfo(np.int32).max:
