@@ -442,15 +442,16 @@ def assert_route_is_a_shortest_path(
 
 
 def all_routers(graph: nx.MultiDiGraph, **options: int) -> list[Router]:
-    """A router of each backend, and the contraction hierarchy built by nested dissection
-    (METIS's order when pymetis is installed, and the built-in breadth-first-level order with
-    every node's edges relaxed as a dense row)."""
+    """A router of each backend (the greedy contraction hierarchy for ``"ch"``), and the
+    contraction hierarchy built by nested dissection (METIS's order when pymetis is installed,
+    and the built-in breadth-first-level order with every node's edges relaxed as a dense
+    row)."""
     from carreta.routing import _cch_numba
     from carreta.routing.ch import ContractionHierarchy
 
-    routers = [Router(graph, backend=backend, **options) for backend in BACKENDS]
+    routers = [Router(graph, backend=b, hierarchy="greedy", **options) for b in BACKENDS]
     routers.append(Router(graph, backend="ch", hierarchy="dissection", **options))
-    levels = Router(graph, backend="ch", **options)
+    levels = Router(graph, backend="ch", hierarchy="greedy", **options)
     compiled = levels.compiled
     ptr, adj = _cch_numba._undirected(compiled.n_nodes, compiled.sources, compiled.indices)
     order = _cch_numba.dissection_order(compiled.n_nodes, ptr, adj)
