@@ -514,8 +514,8 @@ def heap_pop(keys, values, size):
 @cached_njit(inline="always")
 def _mark(position, hubs, lo, hi, on):
     """Set ``position[hub]`` to each hub's place in the space ``lo:hi`` (``on``), or back to -1."""
-    for i in range(lo, hi):
-        position[hubs[i]] = i if on else -1
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        position[np.uint64(hubs[i])] = np.int64(i) if on else -1
 
 
 @cached_njit(inline="always")
@@ -563,12 +563,12 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, 
     best = INF
     best_i = -1
     best_j = -1
-    for j in range(t_lo, t_hi):
-        i = position[hubs[j]]
-        if i >= 0 and space_dist[i] + space_dist[j] < best:
+    for j in range(np.uint64(t_lo), np.uint64(t_hi)):  # unsigned: see _cch_numba._relax_up
+        i = position[np.uint64(hubs[j])]
+        if i >= 0 and space_dist[np.uint64(i)] + space_dist[j] < best:
             best = space_dist[i] + space_dist[j]
             best_i = i
-            best_j = j
+            best_j = np.int64(j)
     if best_i >= 0:  # the forward half, from the meeting hub down to s
         _trace(best_i, hubs, edges, position, hierarchy[:, 0], pred_f)
     _mark(position, hubs, s_lo, s_hi, False)
@@ -780,7 +780,7 @@ def _emit(s, t, meet, hierarchy, table, node_ids, work, cut_cycles):
         e = stack[top]
         start = expand[e, 0]
         if start >= 0:
-            for j in range(start, start + expand[e, 1]):
+            for j in range(np.uint64(start), np.uint64(start + expand[e, 1])):
                 nodes[k] = table[j, 0]
                 time += floats[j, 1]
                 length += floats[j, 2]
@@ -887,8 +887,8 @@ def route_bidirectional(s, t, graph, search, hierarchy, table, node_ids, work, c
             meet = u
         if _stalled(u, d, ptr[1 - side], to, w, dist[side]):
             continue
-        for k in range(ptr[side, u], ptr[side, u + 1]):
-            x = to[k]
+        for k in range(np.uint64(ptr[side, u]), np.uint64(ptr[side, u + 1])):
+            x = np.uint64(to[k])
             nd = d + w[k]
             if nd < dist[side, x]:
                 if dist[side, x] == INF:
@@ -1269,10 +1269,11 @@ def many_to_many(sources, targets, n, ptr, to, w, e_id):
         for k in range(n_settled):
             v = settled[0, k]
             d = settled_dist[k]
-            for q in range(bucket_ptr[v], bucket_ptr[v + 1]):
+            for q in range(np.uint64(bucket_ptr[v]), np.uint64(bucket_ptr[v + 1])):
                 total = d + bdist[q]
-                if total < row[col[q]]:
-                    row[col[q]] = total
+                c = np.uint64(col[q])
+                if total < row[c]:
+                    row[c] = total
     return out
 
 
@@ -1309,11 +1310,12 @@ def label_matrix(sources, targets, n, space_ptr, space, space_dist):
     for i in range(sources.shape[0]):
         s = sources[i]
         row = out[i]
-        for k in range(space_ptr[0, s], space_ptr[0, s + 1]):
-            h = hubs[k]
+        for k in range(np.uint64(space_ptr[0, s]), np.uint64(space_ptr[0, s + 1])):
+            h = np.uint64(hubs[k])
             d = space_dist[k]
-            for q in range(bucket_ptr[h], bucket_ptr[h + 1]):
+            for q in range(np.uint64(bucket_ptr[h]), np.uint64(bucket_ptr[h + 1])):
                 total = d + bdist[q]
-                if total < row[col[q]]:
-                    row[col[q]] = total
+                c = np.uint64(col[q])
+                if total < row[c]:
+                    row[c] = total
     return out
