@@ -304,18 +304,20 @@ def _node_triangles(r, up_ptr, up_to, position, kind, w, parts, p, needed):
     ``position[x]`` is the pair ``(r, x)`` of each higher neighbour ``x`` of ``r``."""
     lo, hi = up_ptr[r], up_ptr[r + 1]
     last = up_to[hi - 1] if hi > lo else -1
-    for i in range(lo, hi):
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned indices: see _relax_up
         up_i = needed[0, i]
         down_i = needed[1, i]
         if kind >= _MIDDLE and not (up_i or down_i):
             continue
         y = up_to[i]
-        for q in range(up_ptr[y], up_ptr[y + 1]):
-            if up_to[q] > last:
+        for q in range(np.uint64(up_ptr[y]), np.uint64(up_ptr[y + 1])):
+            z = up_to[q]
+            if z > last:
                 break
-            j = position[up_to[q]]
-            if j < 0:
+            at = position[z]
+            if at < 0:
                 continue
+            j = np.uint64(at)
             if kind == _LOWER:
                 via = w[1, i] + w[0, j]
                 if via < w[0, q]:

@@ -38,6 +38,8 @@ import numpy as np
 from carreta.routing._numba_cache import cached_njit
 
 INF = np.inf
+ZERO = np.uint64(0)  # unsigned indices: see _cch_numba._relax_up
+ONE = np.uint64(1)
 
 
 @cached_njit()
@@ -189,16 +191,17 @@ def _witness_search(source, avoid, max_dist, targets, out, work, limit):
             complete = False
             break
         lo = meta[0, u]
-        for k in range(lo, lo + meta[1, u]):
-            x = to[k]
-            if x != avoid:
+        for k in range(np.uint64(lo), np.uint64(lo + meta[1, u])):
+            y = to[k]
+            if y != avoid:
+                x = np.uint64(y)
                 nd = d + weight[k]
                 if nd < dist[x]:
                     if dist[x] == INF:
-                        touched[n_touched] = x
+                        touched[n_touched] = y
                         n_touched += 1
                     dist[x] = nd
-                    size = heap_push(keys, values, size, nd, x)
+                    size = heap_push(keys, values, size, nd, y)
                     if mark[x] == stamp and nd <= via[x]:  # a witness for x
                         mark[x] = 0
                         left -= 1
@@ -472,9 +475,9 @@ def preprocess(n, src0, dst0, weight0, limit, simulation_limit):
 @cached_njit(inline="always")
 def heap_push(keys, values, size, key, value):
     """Push onto the binary min-heap stored in ``keys``/``values[:size]``; returns the new size."""
-    i = size
-    while i > 0:
-        parent = (i - 1) >> 1
+    i = np.uint64(size)  # unsigned indices: see _cch_numba._relax_up
+    while i > ZERO:
+        parent = (i - ONE) >> ONE
         if keys[parent] <= key:
             break
         keys[i] = keys[parent]
@@ -491,15 +494,16 @@ def heap_pop(keys, values, size):
     top_key = keys[0]
     top_value = values[0]
     size -= 1
-    key = keys[size]
-    value = values[size]
-    i = 0
+    end = np.uint64(size)  # unsigned indices: see _cch_numba._relax_up
+    key = keys[end]
+    value = values[end]
+    i = ZERO
     while True:
-        child = 2 * i + 1
-        if child >= size:
+        child = i + i + ONE
+        if child >= end:
             break
-        if child + 1 < size and keys[child + 1] < keys[child]:
-            child += 1
+        if child + ONE < end and keys[child + ONE] < keys[child]:
+            child += ONE
         if keys[child] >= key:
             break
         keys[i] = keys[child]
@@ -1018,16 +1022,17 @@ def _full_upward_search(start, ptr, to, w, e_id, work_f, work_i, settled, stall_
         settled[1, n_settled] = pred[u]
         settled_dist[n_settled] = d
         n_settled += 1
-        for k in range(ptr[u], ptr[u + 1]):
-            x = to[k]
+        for k in range(np.uint64(ptr[u]), np.uint64(ptr[u + 1])):
+            y = to[k]
+            x = np.uint64(y)
             nd = d + w[k]
             if nd < dist[x]:
                 if dist[x] == INF:
-                    touched[n_touched] = x
+                    touched[n_touched] = y
                     n_touched += 1
                 dist[x] = nd
                 pred[x] = e_id[k]
-                size = heap_push(keys, values, size, nd, x)
+                size = heap_push(keys, values, size, nd, y)
     for k in range(n_touched):
         dist[touched[k]] = INF
     return n_settled
@@ -1057,22 +1062,23 @@ def _merge_space(v, lo, hi, to, w, e_id, starts, hubs, edges, dist, start, posit
     dist[start] = 0.0
     position[v] = start
     end = start + 1
-    for k in range(lo, hi):
+    for k in range(np.uint64(lo), np.uint64(hi)):  # unsigned: see _cch_numba._relax_up
         u = to[k]
         wk = w[k]
-        for i in range(starts[u], starts[u + 1]):
-            h = hubs[i]
+        for i in range(np.uint64(starts[u]), np.uint64(starts[u + 1])):
+            hub = hubs[i]
+            h = np.uint64(hub)
             d = wk + dist[i]
             p = position[h]
             if p < 0:
                 hubs[end] = h
-                edges[end] = e_id[k] if h == u else edges[i]
+                edges[end] = e_id[k] if hub == u else edges[i]
                 dist[end] = d
                 position[h] = end
                 end += 1
             elif d < dist[p]:
                 dist[p] = d
-                edges[p] = e_id[k] if h == u else edges[i]
+                edges[p] = e_id[k] if hub == u else edges[i]
     return end
 
 
@@ -1089,11 +1095,11 @@ def _prune_space(start, end, other_starts, hubs, dist, other_hubs, other_dist, p
     for i in range(start + 1, end):  # the node itself (first) always stays
         h = hubs[i]
         limit = dist[i] - tolerance
-        for j in range(other_starts[h], other_starts[h + 1]):
+        for j in range(np.uint64(other_starts[h]), np.uint64(other_starts[h + 1])):
             if other_dist[j] >= limit:  # spaces are sorted by distance: no witness further on
                 break
-            p = position[other_hubs[j]]
-            if p >= 0 and dist[p] + other_dist[j] < limit:
+            p = position[np.uint64(other_hubs[j])]
+            if p >= 0 and dist[np.uint64(p)] + other_dist[j] < limit:
                 keep[i - start] = False
                 break
     for i in range(start, end):
