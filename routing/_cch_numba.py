@@ -572,12 +572,12 @@ def dense_rows(size, ptr, to, w, e_id):
 def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by the elimination-tree search; unpacked.
 
-    ``graph`` is ``(ptr, to, w, e_id, parent, dense, dense_edge)``: the forward (``ptr[0]``) and backward
-    (``ptr[1]``) upward search graphs of :func:`route_bidirectional
+    ``graph`` is ``(ptr, to, w, e_id, parent, dense, dense_edge)``: the forward (``ptr[0]``)
+    and backward (``ptr[1]``) upward search graphs of :func:`route_bidirectional
     <carreta.routing._ch_numba.route_bidirectional>`, each node's parent in the elimination
     tree (-1 at a root), node indices decreasing upwards, and the dense rows of the top nodes
-    (:func:`dense_rows`' two arrays; ``(2, 0, 0)`` for none). Every node an upward search from ``s``
-    reaches is an ancestor of ``s``: the two chains are walked up, the lower node first, until
+    (:func:`dense_rows`' two arrays; ``(2, 0, 0)`` for none). Every node an upward search from
+    ``s``     reaches is an ancestor of ``s``: the two chains are walked up, the lower node first, until
     they meet (below their lowest common ancestor no path is complete yet, so every reached node
     is relaxed); from there on each common ancestor closes a path and its edges are relaxed only
     on the sides whose distance is shorter than the best path so far. ``search`` is

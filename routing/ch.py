@@ -201,8 +201,8 @@ class ContractionHierarchy:
             self._parent = np.full(n, -1, dtype=np.int64)
             self._parent[self._new_of] = np.where(parent >= 0, self._new_of[parent], -1)
             # The top nodes, where each has edges to many of the others, relax their edges as
-            # dense rows (on the 180 x 180 grid: the top 448 nodes, 4.8 MB with their edge ids, routes about 7 %
-            # faster).
+            # dense rows (on the 180 x 180 grid: the top 448 nodes, 4.8 MB with their edge ids,
+            # routes about 7 % faster).
             top = _cch_numba.dense_top(self._ptr, 0.15, 512) if dense_top is None else dense_top
             top = min(max(top, 0), n)
             self._dense, self._dense_edge = _cch_numba.dense_rows(
