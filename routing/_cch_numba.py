@@ -577,12 +577,13 @@ def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycle
     <carreta.routing._ch_numba.route_bidirectional>`, each node's parent in the elimination
     tree (-1 at a root), node indices decreasing upwards, and the dense rows of the top nodes
     (:func:`dense_rows`' two arrays; ``(2, 0, 0)`` for none). Every node an upward search from
-    ``s``     reaches is an ancestor of ``s``: the two chains are walked up, the lower node first, until
-    they meet (below their lowest common ancestor no path is complete yet, so every reached node
-    is relaxed); from there on each common ancestor closes a path and its edges are relaxed only
-    on the sides whose distance is shorter than the best path so far. ``search`` is
-    ``(dist (2, n), dense_pred (2, T))``, ``dist`` all ``inf`` on entry and left so. The other
-    arguments and the result are those of :func:`route <carreta.routing._ch_numba.route>`.
+    ``s`` reaches is an ancestor of ``s``: the two chains are walked up, the lower node first,
+    until they meet (below their lowest common ancestor no path is complete yet, so every
+    reached node is relaxed); from there on each common ancestor closes a path and its edges
+    are relaxed only on the sides whose distance is shorter than the best path so far.
+    ``search`` is ``(dist (2, n), dense_pred (2, T))``, ``dist`` all ``inf`` on entry and left
+    so. The other arguments and the result are those of :func:`route
+    <carreta.routing._ch_numba.route>`.
     """
     ptr, to, w, e_id, parent, dense, dense_edge = graph
     f_ptr = ptr[0]
