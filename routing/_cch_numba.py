@@ -526,14 +526,16 @@ def _relax_node(x, d, ptr, to, w, dense, dist, pred, dense_pred):
 
 
 @cached_njit(inline="always")
-def _pred_edge(x, e_id, dense, dense_edge, dist, pred, dense_pred):
+def _pred_edge(x, ptr, to, e_id, dense, dist, pred, dense_pred):
     """The id of the edge into ``x`` on its shortest path found (``x`` reached, not the
     search's start): the dense top's record when it still holds (a record of an earlier query
     that holds is an edge as good), else the slot in ``pred``."""
     if x < dense.shape[0]:
         v = int(dense_pred[x])
         if v > x and dist[v] + dense[v, x] == dist[x]:
-            return dense_edge[v, x]
+            for k in range(ptr[v], ptr[v + 1]):
+                if to[k] == x:
+                    return e_id[k]
     return e_id[pred[x]]
 
 
@@ -552,40 +554,35 @@ def dense_top(ptr, density, most):
 
 
 @cached_njit()
-def dense_rows(size, ptr, to, w, e_id):
-    """``(weights, ids)``, both ``(2, size, size)``: row ``x`` of side ``s`` holds the weight of
-    the lightest edge from ``x`` to each higher node ``y < x`` in that search graph (inf where
-    there is none), and that edge's id (-1 where none; the path's edges are read from it
-    instead of searching ``x``'s edges: 6 µs of a 107 µs route on the 180 x 180 grid)."""
+def dense_rows(size, ptr, to, w):
+    """``(2, size, size)``: row ``x`` of side ``s`` holds the weight of each edge from ``x`` to
+    a higher node ``y < x`` in that search graph, inf where there is none."""
     dense = np.full((2, size, size), INF)
-    ids = np.full((2, size, size), -1, dtype=e_id.dtype)
     for side in range(2):
         for x in range(size):
             for k in range(ptr[side, x], ptr[side, x + 1]):
                 if w[k] < dense[side, x, to[k]]:
                     dense[side, x, to[k]] = w[k]
-                    ids[side, x, to[k]] = e_id[k]
-    return dense, ids
+    return dense
 
 
 @cached_njit()
 def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by the elimination-tree search; unpacked.
 
-    ``graph`` is ``(ptr, to, w, e_id, parent, dense, dense_edge)``: the forward (``ptr[0]``)
-    and backward (``ptr[1]``) upward search graphs of :func:`route_bidirectional
+    ``graph`` is ``(ptr, to, w, e_id, parent, dense)``: the forward (``ptr[0]``) and backward
+    (``ptr[1]``) upward search graphs of :func:`route_bidirectional
     <carreta.routing._ch_numba.route_bidirectional>`, each node's parent in the elimination
     tree (-1 at a root), node indices decreasing upwards, and the dense rows of the top nodes
-    (:func:`dense_rows`' two arrays; ``(2, 0, 0)`` for none). Every node an upward search from
-    ``s`` reaches is an ancestor of ``s``: the two chains are walked up, the lower node first,
-    until they meet (below their lowest common ancestor no path is complete yet, so every
-    reached node is relaxed); from there on each common ancestor closes a path and its edges
-    are relaxed only on the sides whose distance is shorter than the best path so far.
-    ``search`` is ``(dist (2, n), dense_pred (2, T))``, ``dist`` all ``inf`` on entry and left
-    so. The other arguments and the result are those of :func:`route
-    <carreta.routing._ch_numba.route>`.
+    (:func:`dense_rows`; ``(2, 0, 0)`` for none). Every node an upward search from ``s``
+    reaches is an ancestor of ``s``: the two chains are walked up, the lower node first, until
+    they meet (below their lowest common ancestor no path is complete yet, so every reached node
+    is relaxed); from there on each common ancestor closes a path and its edges are relaxed only
+    on the sides whose distance is shorter than the best path so far. ``search`` is
+    ``(dist (2, n), dense_pred (2, T))``, ``dist`` all ``inf`` on entry and left so. The other
+    arguments and the result are those of :func:`route <carreta.routing._ch_numba.route>`.
     """
-    ptr, to, w, e_id, parent, dense, dense_edge = graph
+    ptr, to, w, e_id, parent, dense = graph
     f_ptr = ptr[0]
     b_ptr = ptr[1]
     f_dense = dense[0]
@@ -626,11 +623,11 @@ def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycle
     # Edge ids along the path (the distances tell which dense records hold).
     x = meet
     while x != s and meet >= 0:
-        pred_f[x] = _pred_edge(x, e_id, f_dense, dense_edge[0], dist_f, pred_f, dpred_f)
+        pred_f[x] = _pred_edge(x, f_ptr, to, e_id, f_dense, dist_f, pred_f, dpred_f)
         x = hierarchy[pred_f[x], 0]
     x = meet
     while x != t and meet >= 0:
-        pred_b[x] = _pred_edge(x, e_id, b_dense, dense_edge[1], dist_b, pred_b, dpred_b)
+        pred_b[x] = _pred_edge(x, b_ptr, to, e_id, b_dense, dist_b, pred_b, dpred_b)
         x = hierarchy[pred_b[x], 1]
     x = s
     while x >= 0:
