@@ -566,7 +566,7 @@ def route(s, t, space_ptr, space, space_dist, hierarchy, table, node_ids, work, 
     _mark(position, hubs, s_lo, s_hi, True)
     best = INF
     best_i = -1
-    best_j = -1
+    best_j = np.int64(-1)
     for j in range(np.uint64(t_lo), np.uint64(t_hi)):  # unsigned: see _cch_numba._relax_up
         i = position[np.uint64(hubs[j])]
         if i >= 0 and space_dist[np.uint64(i)] + space_dist[j] < best:
