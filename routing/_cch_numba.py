@@ -502,95 +502,26 @@ def _relax_up(x, d, ptr, to, w, dist, pred):
             pred[y] = k
 
 
-@cached_njit(inline="always")
-def _relax_dense(x, d, row, dist, dense_pred):
-    """:func:`_relax_up` for a node of the dense top (see :func:`dense_top`): its row of
-    weights to every higher node (inf: no edge) in one vectorised sweep, without branches;
-    ``dense_pred`` gets ``x`` where it improves."""
-    source = float(x)
-    for y in range(x):
-        nd = d + row[y]
-        old = dist[y]
-        better = nd < old
-        dist[y] = nd if better else old
-        dense_pred[y] = source if better else dense_pred[y]
-
-
-@cached_njit(inline="always")
-def _relax_node(x, d, ptr, to, w, dense, dist, pred, dense_pred):
-    """Relax ``x``'s edges in one search graph, as a dense row at the top."""
-    if x < dense.shape[0]:
-        _relax_dense(x, d, dense[x], dist, dense_pred)
-    else:
-        _relax_up(x, d, ptr, to, w, dist, pred)
-
-
-@cached_njit(inline="always")
-def _pred_edge(x, ptr, to, e_id, dense, dist, pred, dense_pred):
-    """The id of the edge into ``x`` on its shortest path found (``x`` reached, not the
-    search's start): the dense top's record when it still holds (a record of an earlier query
-    that holds is an edge as good), else the slot in ``pred``."""
-    if x < dense.shape[0]:
-        v = int(dense_pred[x])
-        if v > x and dist[v] + dense[v, x] == dist[x]:
-            for k in range(ptr[v], ptr[v + 1]):
-                if to[k] == x:
-                    return e_id[k]
-    return e_id[pred[x]]
-
-
 @cached_njit()
-def dense_top(ptr, density, most):
-    """How many of the top nodes (indices ``0..T-1``) the elimination-tree search relaxes as
-    dense rows: the largest multiple of 64 up to ``most`` whose nodes have at least
-    ``density`` of the possible edges among them, in both search graphs (0 if none)."""
-    n = ptr.shape[1] - 1
-    best = 0
-    for size in range(64, min(most, n) + 1, 64):
-        edges = (ptr[0, size] - ptr[0, 0]) + (ptr[1, size] - ptr[1, 0])
-        if edges >= density * size * (size - 1):
-            best = size
-    return best
-
-
-@cached_njit()
-def dense_rows(size, ptr, to, w):
-    """``(2, size, size)``: row ``x`` of side ``s`` holds the weight of each edge from ``x`` to
-    a higher node ``y < x`` in that search graph, inf where there is none."""
-    dense = np.full((2, size, size), INF)
-    for side in range(2):
-        for x in range(size):
-            for k in range(ptr[side, x], ptr[side, x + 1]):
-                if w[k] < dense[side, x, to[k]]:
-                    dense[side, x, to[k]] = w[k]
-    return dense
-
-
-@cached_njit()
-def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
+def route_etree(s, t, graph, dist, hierarchy, table, node_ids, work, cut_cycles):
     """Shortest path from ``s`` to ``t`` by the elimination-tree search; unpacked.
 
-    ``graph`` is ``(ptr, to, w, e_id, parent, dense)``: the forward (``ptr[0]``) and backward
+    ``graph`` is ``(ptr, to, w, e_id, parent)``: the forward (``ptr[0]``) and backward
     (``ptr[1]``) upward search graphs of :func:`route_bidirectional
-    <carreta.routing._ch_numba.route_bidirectional>`, each node's parent in the elimination
-    tree (-1 at a root), node indices decreasing upwards, and the dense rows of the top nodes
-    (:func:`dense_rows`; ``(2, 0, 0)`` for none). Every node an upward search from ``s``
+    <carreta.routing._ch_numba.route_bidirectional>` and each node's parent in the elimination
+    tree (-1 at a root), node indices decreasing upwards. Every node an upward search from ``s``
     reaches is an ancestor of ``s``: the two chains are walked up, the lower node first, until
     they meet (below their lowest common ancestor no path is complete yet, so every reached node
     is relaxed); from there on each common ancestor closes a path and its edges are relaxed only
-    on the sides whose distance is shorter than the best path so far. ``search`` is
-    ``(dist (2, n), dense_pred (2, T))``, ``dist`` all ``inf`` on entry and left so. The other
-    arguments and the result are those of :func:`route <carreta.routing._ch_numba.route>`.
+    on the sides whose distance is shorter than the best path so far. ``dist`` ``(2, n)`` is all
+    ``inf`` on entry and left so. The other arguments and the result are those of :func:`route
+    <carreta.routing._ch_numba.route>`.
     """
-    ptr, to, w, e_id, parent, dense = graph
+    ptr, to, w, e_id, parent = graph
     f_ptr = ptr[0]
     b_ptr = ptr[1]
-    f_dense = dense[0]
-    b_dense = dense[1]
-    dist_f = search[0][0]
-    dist_b = search[0][1]
-    dpred_f = search[1][0]
-    dpred_b = search[1][1]
+    dist_f = dist[0]
+    dist_b = dist[1]
     pred_f = work[1]
     pred_b = work[2]
     dist_f[s] = 0.0
@@ -600,11 +531,11 @@ def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycle
     while a != b and a >= 0 and b >= 0:
         if a > b:
             if dist_f[a] < INF:
-                _relax_node(a, dist_f[a], f_ptr, to, w, f_dense, dist_f, pred_f, dpred_f)
+                _relax_up(a, dist_f[a], f_ptr, to, w, dist_f, pred_f)
             a = parent[a]
         else:
             if dist_b[b] < INF:
-                _relax_node(b, dist_b[b], b_ptr, to, w, b_dense, dist_b, pred_b, dpred_b)
+                _relax_up(b, dist_b[b], b_ptr, to, w, dist_b, pred_b)
             b = parent[b]
     best = INF
     meet = -1
@@ -616,18 +547,18 @@ def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycle
             best = d_f + d_b
             meet = x
         if d_f < best:
-            _relax_node(x, d_f, f_ptr, to, w, f_dense, dist_f, pred_f, dpred_f)
+            _relax_up(x, d_f, f_ptr, to, w, dist_f, pred_f)
         if d_b < best:
-            _relax_node(x, d_b, b_ptr, to, w, b_dense, dist_b, pred_b, dpred_b)
+            _relax_up(x, d_b, b_ptr, to, w, dist_b, pred_b)
         x = parent[x]
-    # Edge ids along the path (the distances tell which dense records hold).
+    # Edge ids along the path (the search recorded slots).
     x = meet
     while x != s and meet >= 0:
-        pred_f[x] = _pred_edge(x, f_ptr, to, e_id, f_dense, dist_f, pred_f, dpred_f)
+        pred_f[x] = e_id[pred_f[x]]
         x = hierarchy[pred_f[x], 0]
     x = meet
     while x != t and meet >= 0:
-        pred_b[x] = _pred_edge(x, b_ptr, to, e_id, b_dense, dist_b, pred_b, dpred_b)
+        pred_b[x] = e_id[pred_b[x]]
         x = hierarchy[pred_b[x], 1]
     x = s
     while x >= 0:
@@ -643,14 +574,14 @@ def route_etree(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycle
 
 
 @cached_njit(nogil=True)
-def route_etree_many(s, t, graph, search, hierarchy, table, node_ids, work, cut_cycles):
-    """:func:`route_etree` for each pair ``(s[k], t[k])``, without Python's lock (``search``
+def route_etree_many(s, t, graph, dist, hierarchy, table, node_ids, work, cut_cycles):
+    """:func:`route_etree` for each pair ``(s[k], t[k])``, without Python's lock (``dist``
     and ``work`` must be this call's own); the result is :func:`route_many
     <carreta.routing._ch_numba.route_many>`'s."""
     found = []
     for k in range(s.shape[0]):
         found.append(
-            route_etree(s[k], t[k], graph, search, hierarchy, table, node_ids, work, cut_cycles)
+            route_etree(s[k], t[k], graph, dist, hierarchy, table, node_ids, work, cut_cycles)
         )
     return _concatenate(found)
 

@@ -80,11 +80,6 @@ class ContractionHierarchy:
     order
         With ``"dissection"`` (and ``"auto"``), each node's rank in the order to use instead (0
         first).
-    dense_top
-        With ``"dissection"``, how many of the top nodes the searches relax as dense rows (a
-        vectorised sweep over every higher node, see :func:`carreta.routing._cch_numba.
-        dense_rows`); None: the most, in multiples of 64 up to 512, whose nodes have 15 % of
-        the possible edges among them (the 180 x 180 grid: 448; Montpellier's graphs: 0-64).
     """
 
     AUTO_FILL = 8.0
@@ -105,7 +100,6 @@ class ContractionHierarchy:
         max_expanded_entries: int = 4_000_000,
         method: str = "auto",
         order: np.ndarray | None = None,
-        dense_top: int | None = None,
     ) -> None:
         if max_expanded < 1:
             raise ValueError(f"max_expanded must be at least 1, not {max_expanded}")
@@ -191,7 +185,6 @@ class ContractionHierarchy:
         self._cut_cycles = cut_cycles
         self._search: tuple[np.ndarray, ...] = ()
         self._parent = np.empty(0, dtype=np.int64)
-        self._dense = np.empty((2, 0, 0))
         self._etree: tuple[np.ndarray, ...] = ()  # route_etree's graph
         self._route: Callable[..., np.ndarray]
         self._route_args: tuple[object, ...]
@@ -199,18 +192,12 @@ class ContractionHierarchy:
             # Each node's parent in the elimination tree, in search order (-1 at a root).
             self._parent = np.full(n, -1, dtype=np.int64)
             self._parent[self._new_of] = np.where(parent >= 0, self._new_of[parent], -1)
-            # The top nodes, where each has edges to many of the others, relax their edges as
-            # dense rows (on the 180 x 180 grid: the top 448 nodes, 3.2 MB, routes about 7 %
-            # faster).
-            top = _cch_numba.dense_top(self._ptr, 0.15, 512) if dense_top is None else dense_top
-            top = min(max(top, 0), n)
-            self._dense = _cch_numba.dense_rows(top, self._ptr, self._to, self._w)
-            self._etree = (self._ptr, self._to, self._w, self._edge, self._parent, self._dense)
-            self._search = (np.full((2, n), np.inf), np.full((2, top), -1.0))
+            self._etree = (self._ptr, self._to, self._w, self._edge, self._parent)
+            self._search = (np.full((2, n), np.inf),)
             self._route = _cch_numba.route_etree
             self._route_args = (
-                self._etree, self._search, self._hierarchy, self._table, self._node_ids, self._work,
-                cut_cycles,
+                self._etree, self._search[0], self._hierarchy, self._table, self._node_ids,
+                self._work, cut_cycles,
             )  # fmt: skip
         elif self.uses_spaces:
             self._route = _ch_numba.route
@@ -281,7 +268,7 @@ class ContractionHierarchy:
             return result
         graph = (self._ptr, self._to, self._w, self._edge)
         if self._parent.shape[0] > 0:
-            own = (np.full_like(self._search[0], np.inf), np.full_like(self._search[1], -1.0))
+            own = np.full_like(self._search[0], np.inf)
             result = _cch_numba.route_etree_many(s, t, self._etree, own, *tail)
             return result
         dist, keys, values, touched = self._search
@@ -314,5 +301,5 @@ class ContractionHierarchy:
         """Memory held by the hierarchy, in bytes."""
         arrays = [self.rank, self._new_of, self._ptr, self._to, self._w, self._edge]
         arrays += [self._hierarchy, self._space_ptr, self._space, self._space_dist, self._work]
-        arrays += [self._table, self._node_ids, self._parent, self._dense, *self._search]
+        arrays += [self._table, self._node_ids, self._parent, *self._search]
         return int(sum(a.nbytes for a in arrays)) + 8 * len(self._new_index)

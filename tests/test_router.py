@@ -444,8 +444,7 @@ def assert_route_is_a_shortest_path(
 def all_routers(graph: nx.MultiDiGraph, **options: int) -> list[Router]:
     """A router of each backend (the greedy contraction hierarchy for ``"ch"``), and the
     contraction hierarchy built by nested dissection (METIS's order when pymetis is installed,
-    and the built-in breadth-first-level order with every node's edges relaxed as a dense
-    row)."""
+    and the built-in breadth-first-level order)."""
     from carreta.routing import _cch_numba
     from carreta.routing.ch import ContractionHierarchy
 
@@ -455,9 +454,7 @@ def all_routers(graph: nx.MultiDiGraph, **options: int) -> list[Router]:
     compiled = levels.compiled
     ptr, adj = _cch_numba._undirected(compiled.n_nodes, compiled.sources, compiled.indices)
     order = _cch_numba.dissection_order(compiled.n_nodes, ptr, adj)
-    hierarchy = ContractionHierarchy(
-        compiled, method="dissection", order=order, dense_top=compiled.n_nodes
-    )
+    hierarchy = ContractionHierarchy(compiled, method="dissection", order=order)
     levels._use_engine(hierarchy)
     routers.append(levels)
     return routers
